@@ -1,0 +1,191 @@
+// Package app wires the service together and runs its lifecycle: open the
+// store, rebuild the live view, serve, and drain on shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/shadower/shadower/internal/auth"
+	"github.com/shadower/shadower/internal/httpapi"
+	"github.com/shadower/shadower/internal/ingest"
+	"github.com/shadower/shadower/internal/metrics"
+	"github.com/shadower/shadower/internal/realtime"
+	"github.com/shadower/shadower/internal/rollup"
+	"github.com/shadower/shadower/internal/store/sqlite"
+)
+
+// Config is everything the server is told at start.
+type Config struct {
+	Addr       string
+	Data       string // directory of the embedded store
+	DB         string // a PostgreSQL URL, instead of the embedded store
+	AdminKey   auth.Secret
+	MaxRunTime time.Duration
+	Retention  time.Duration // raw events and executions
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Tier retention: minutes for two weeks, hours for over a year, days for five years.
+var tierRetention = map[rollup.Tier]time.Duration{
+	rollup.Minute: 14 * 24 * time.Hour,
+	rollup.Hour:   400 * 24 * time.Hour,
+	rollup.Day:    5 * 365 * 24 * time.Hour,
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxRunTime <= 0 {
+		c.MaxRunTime = 24 * time.Hour
+	}
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+}
+
+// Server is a running service.
+type Server struct {
+	cfg      Config
+	db       *sqlite.DB
+	ingest   *ingest.Service
+	live     *realtime.State
+	http     *http.Server
+	ln       net.Listener
+	draining atomic.Bool
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// Start opens the store, rebuilds the realtime view and starts serving.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.defaults()
+	if cfg.DB != "" {
+		return nil, fmt.Errorf("--db %s: the PostgreSQL store is not available in this build; use the embedded store (--data)", redactURL(cfg.DB))
+	}
+	db, err := sqlite.Open(ctx, cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	s.live = realtime.New(cfg.MaxRunTime, cfg.Now)
+	recent, err := db.LiveExecutions(ctx, cfg.Now().Add(-2*time.Minute))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rebuild realtime view: %w", err)
+	}
+	s.live.Load(recent)
+	s.ingest = ingest.New(db, ingest.Options{Now: cfg.Now, Logger: cfg.Logger, Observe: s.live.Observe})
+
+	api := &httpapi.API{
+		Ingest: s.ingest, Store: db, Realtime: s.live,
+		Metrics: metrics.NewEngine(db, cfg.Now), Auth: auth.NewAuthenticator(db, cfg.AdminKey),
+		Log: cfg.Logger, Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
+		Ready: func() bool { return !s.draining.Load() },
+	}
+	s.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		s.ingest.Close()
+		db.Close()
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cfg.Logger.Error("serve", "err", err)
+		}
+	}()
+	go s.expireLoop()
+	cfg.Logger.Info("serving", "addr", s.Addr(), "store", db.Path(), "executions_open", len(recent))
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// DB is the store the server runs on.
+func (s *Server) DB() *sqlite.DB { return s.db }
+
+// Shutdown stops taking requests, lets those in flight finish (every batch
+// acknowledged is committed before its answer), then closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	err := s.http.Shutdown(ctx)
+	close(s.stop)
+	<-s.done
+	s.ingest.Close()
+	return errors.Join(err, s.db.Close())
+}
+
+// expireLoop enforces retention every ten minutes.
+func (s *Server) expireLoop() {
+	defer close(s.done)
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		s.expire()
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) expire() {
+	now := s.cfg.Now()
+	cut := map[rollup.Tier]int64{}
+	for t, d := range tierRetention {
+		cut[t] = now.Add(-d).Unix()
+	}
+	rawBefore := now.Add(-s.cfg.Retention)
+	n, err := s.db.Expire(context.Background(), cut, rawBefore.Unix())
+	if err != nil {
+		s.cfg.Logger.Error("retention", "err", err)
+		return
+	}
+	s.live.Forget(rawBefore)
+	if n > 0 {
+		s.cfg.Logger.Info("retention", "rows_deleted", n)
+	}
+}
+
+// Run serves until ctx ends, then drains.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	cfg.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}

@@ -1,0 +1,134 @@
+// Package httpapi is the HTTP face of the service: one route table, the
+// handlers, authentication and the JSON error mapping.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shadower/shadower/internal/auth"
+	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/ingest"
+	"github.com/shadower/shadower/internal/metrics"
+	"github.com/shadower/shadower/internal/realtime"
+)
+
+// Ingester commits batches of events.
+type Ingester interface {
+	Ingest(ctx context.Context, events []*execution.Event) (ingest.Result, error)
+}
+
+// Store is what the handlers read and write directly.
+type Store interface {
+	Executions(ctx context.Context, f execution.ListFilter) ([]*execution.Execution, error)
+	Execution(ctx context.Context, ws, id string) (*execution.Execution, []execution.StoredEvent, error)
+	Workspaces(ctx context.Context) ([]string, error)
+	CreateKey(ctx context.Context, k auth.Key) error
+	Keys(ctx context.Context, ws string) ([]auth.Key, error)
+	RevokeKey(ctx context.Context, ws, id string, at time.Time) error
+	Ping(ctx context.Context) error
+}
+
+// Realtime answers the realtime section.
+type Realtime interface {
+	Snapshot(ws string, agents []string) realtime.Snapshot
+}
+
+// API holds what the handlers need.
+type API struct {
+	Ingest     Ingester
+	Store      Store
+	Realtime   Realtime
+	Metrics    *metrics.Engine
+	Auth       *auth.Authenticator
+	Log        *slog.Logger
+	Now        func() time.Time
+	MaxRunTime time.Duration
+	// Ready reports whether the server takes traffic (false while draining).
+	Ready func() bool
+}
+
+// Handler returns the route table.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+
+	mux.Handle("POST /api/v1/events", a.authed(a.postEvents))
+	mux.Handle("GET /api/v1/metrics/execution", a.authed(a.getAll))
+	mux.Handle("GET /api/v1/metrics/execution/realtime", a.authed(a.getRealtime))
+	mux.Handle("GET /api/v1/metrics/execution/throughput", a.authed(a.getThroughput))
+	mux.Handle("GET /api/v1/metrics/execution/latency", a.authed(a.getLatency))
+	mux.Handle("GET /api/v1/metrics/execution/performance", a.authed(a.getPerformance))
+	mux.Handle("GET /api/v1/metrics/execution/comparison", a.authed(a.getComparison))
+	mux.Handle("GET /api/v1/executions", a.authed(a.listExecutions))
+	mux.Handle("GET /api/v1/executions/{execution_id}", a.authed(a.getExecution))
+	mux.Handle("GET /api/v1/workspaces", a.authed(a.listWorkspaces))
+	mux.Handle("POST /api/v1/workspaces/{id}/keys", a.authed(a.createKey))
+	mux.Handle("GET /api/v1/workspaces/{id}/keys", a.authed(a.listKeys))
+	mux.Handle("DELETE /api/v1/workspaces/{id}/keys/{key_id}", a.authed(a.revokeKey))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.Log, execution.Errorf(execution.ENotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type principalKey struct{}
+
+// handlerFunc is a handler that returns its error for the JSON mapping.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
+
+// authed resolves the request's key before the handler runs; no key or an
+// unknown one is 401 whatever else is wrong with the request.
+func (a *API) authed(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Auth.Authenticate(r.Context(), bearer(r))
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			writeError(w, r, a.Log, err)
+		}
+	})
+}
+
+func bearer(r *http.Request) auth.Secret {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return auth.Secret(strings.TrimSpace(h[7:]))
+	}
+	return ""
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.Ready != nil && !a.Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// workspaceParam reads workspace_id and checks the principal may act on it.
+func workspaceParam(r *http.Request, p auth.Principal, need auth.Scope) (string, error) {
+	ws := r.URL.Query().Get("workspace_id")
+	if ws == "" {
+		return "", execution.ParamError("workspace_id", "workspace_id is required")
+	}
+	if !execution.ValidID(ws) {
+		return "", execution.ParamError("workspace_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+	}
+	return ws, p.Allow(ws, need)
+}

@@ -1,0 +1,404 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shadower/shadower/internal/auth"
+	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/ingest"
+	"github.com/shadower/shadower/internal/metrics"
+)
+
+func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Operator && p.Scope != auth.ScopeIngest && p.Scope != auth.ScopeAdmin {
+		return execution.Errorf(execution.EForbidden, "this key has scope %q; %q is needed", p.Scope, auth.ScopeIngest)
+	}
+	if r.ContentLength > ingest.MaxBodyBytes {
+		return execution.Errorf(execution.ETooLarge, "a batch holds at most %d bytes", ingest.MaxBodyBytes)
+	}
+	body := http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ndjson := ct == "application/x-ndjson" || ct == "application/ndjson"
+	gz := strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip")
+	events, err := ingest.Decode(body, gz, ndjson, a.Now())
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || isMaxBytes(body) {
+			return execution.Errorf(execution.ETooLarge, "a batch holds at most %d bytes", ingest.MaxBodyBytes)
+		}
+		return err
+	}
+	if !p.Operator {
+		for i, ev := range events {
+			if ev.WorkspaceID != p.WorkspaceID {
+				return &execution.Error{Code: execution.EForbidden,
+					Message: "this key may only ingest into its own workspace; nothing of the batch was stored",
+					Details: []execution.Detail{{Index: i, Field: "workspace_id", Message: "belongs to another workspace"}}}
+			}
+		}
+	}
+	res, err := a.Ingest.Ingest(r.Context(), events)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// isMaxBytes reports whether reading more of body hits the size limit.
+func isMaxBytes(body io.Reader) bool {
+	_, err := body.Read(make([]byte, 1))
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// readWindow reads the workspace and window of a metrics request.
+func (a *API) readWindow(r *http.Request, p auth.Principal) (string, metrics.Window, error) {
+	ws, err := workspaceParam(r, p, auth.ScopeRead)
+	if err != nil {
+		return "", metrics.Window{}, err
+	}
+	win, err := metrics.ParseWindow(r.URL.Query(), a.Now())
+	return ws, win, err
+}
+
+func (a *API) getAll(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, win, err := a.readWindow(r, p)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	all := metrics.All{
+		Realtime:  a.Realtime.Snapshot(ws, win.Agents),
+		Patterns:  metrics.Unavailable{Reason: "pattern and anomaly detection is not built yet"},
+		Resources: metrics.Unavailable{Reason: "worker resource reporting is not built yet"},
+	}
+	if all.Throughput, err = a.Metrics.Throughput(ctx, ws, win); err != nil {
+		return err
+	}
+	if all.Latency, err = a.Metrics.Latency(ctx, ws, win); err != nil {
+		return err
+	}
+	if all.Performance, err = a.Metrics.Performance(ctx, ws, win); err != nil {
+		return err
+	}
+	all.Comparison, err = a.Metrics.Comparison(ctx, ws, win)
+	return answer(w, all, err)
+}
+
+func (a *API) getRealtime(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := workspaceParam(r, p, auth.ScopeRead)
+	if err != nil {
+		return err
+	}
+	var agents []string
+	for _, ag := range r.URL.Query()["agent_id"] {
+		if !execution.ValidID(ag) {
+			return execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+		}
+		agents = append(agents, ag)
+	}
+	return answer(w, a.Realtime.Snapshot(ws, agents), nil)
+}
+
+// answer writes v, or returns err for the error mapping.
+func answer(w http.ResponseWriter, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *API) getThroughput(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, win, err := a.readWindow(r, p)
+	if err != nil {
+		return err
+	}
+	v, err := a.Metrics.Throughput(r.Context(), ws, win)
+	return answer(w, v, err)
+}
+
+func (a *API) getLatency(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, win, err := a.readWindow(r, p)
+	if err != nil {
+		return err
+	}
+	v, err := a.Metrics.Latency(r.Context(), ws, win)
+	return answer(w, v, err)
+}
+
+func (a *API) getPerformance(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, win, err := a.readWindow(r, p)
+	if err != nil {
+		return err
+	}
+	v, err := a.Metrics.Performance(r.Context(), ws, win)
+	return answer(w, v, err)
+}
+
+func (a *API) getComparison(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, win, err := a.readWindow(r, p)
+	if err != nil {
+		return err
+	}
+	v, err := a.Metrics.Comparison(r.Context(), ws, win)
+	return answer(w, v, err)
+}
+
+// executionJSON is an execution as the API shows it.
+type executionJSON struct {
+	ExecutionID string               `json:"execution_id"`
+	AgentID     string               `json:"agent_id"`
+	Status      execution.Status     `json:"status"`
+	QueuedAt    *time.Time           `json:"queued_at"`
+	StartedAt   *time.Time           `json:"started_at"`
+	FinishedAt  *time.Time           `json:"finished_at"`
+	DurationMs  *float64             `json:"duration_ms"`
+	QueueWaitMs *float64             `json:"queue_wait_ms"`
+	WorkerID    string               `json:"worker_id"`
+	Trigger     string               `json:"trigger"`
+	Progress    *float64             `json:"progress"`
+	Error       *execution.ErrorInfo `json:"error"`
+	Credits     float64              `json:"credits"`
+	Tokens      float64              `json:"tokens"`
+}
+
+func (a *API) toJSON(x *execution.Execution) executionJSON {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	opt := func(v float64, ok bool) *float64 {
+		if !ok {
+			return nil
+		}
+		return &v
+	}
+	st := x.Status
+	if !st.Finished() && x.SortAt().Before(a.Now().Add(-a.MaxRunTime)) {
+		st = execution.StatusStale
+	}
+	return executionJSON{
+		ExecutionID: x.ExecutionID, AgentID: x.AgentID, Status: st,
+		QueuedAt: at(x.QueuedAt), StartedAt: at(x.StartedAt), FinishedAt: at(x.FinishedAt),
+		DurationMs: opt(x.DurationMs()), QueueWaitMs: opt(x.QueueWaitMs()),
+		WorkerID: x.WorkerID, Trigger: x.Trigger, Progress: x.Progress, Error: x.Error,
+		Credits: x.Credits, Tokens: x.Tokens,
+	}
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+func (a *API) listExecutions(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := workspaceParam(r, p, auth.ScopeRead)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	now := a.Now()
+	f := execution.ListFilter{WorkspaceID: ws, Limit: defaultLimit, StaleBefore: now.Add(-a.MaxRunTime)}
+	if s := q.Get("status"); s != "" {
+		st, ok := execution.ParseStatus(s)
+		if !ok {
+			return execution.ParamError("status", "must be one of queued, running, completed, failed, timed_out, cancelled, stale")
+		}
+		f.Status = st
+	}
+	if q.Get("timeframe") != "" || q.Get("from") != "" || q.Get("to") != "" {
+		win, err := metrics.ParseWindow(q, now)
+		if err != nil {
+			return err
+		}
+		f.From, f.To, f.AgentIDs = win.From, win.To, win.Agents
+	} else {
+		for _, ag := range q["agent_id"] {
+			if !execution.ValidID(ag) {
+				return execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+			}
+			f.AgentIDs = append(f.AgentIDs, ag)
+		}
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return execution.ParamError("limit", "must be a whole number from 1 to %d", maxLimit)
+		}
+		f.Limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		at, id, err := decodeCursor(c)
+		if err != nil {
+			return execution.ParamError("cursor", "is not a cursor this server gave")
+		}
+		f.AfterAt, f.AfterID = at, id
+	}
+	f.Limit++ // one more tells whether there is a next page
+	xs, err := a.Store.Executions(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items      []executionJSON `json:"items"`
+		NextCursor *string         `json:"next_cursor"`
+	}{Items: []executionJSON{}}
+	for i, x := range xs {
+		if i == f.Limit-1 {
+			c := encodeCursor(xs[i-1].SortAt(), xs[i-1].ExecutionID)
+			out.NextCursor = &c
+			break
+		}
+		out.Items = append(out.Items, a.toJSON(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixNano(), 10) + ":" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	ns, id, ok := strings.Cut(string(b), ":")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok || err != nil || !execution.ValidID(id) {
+		return time.Time{}, "", fmt.Errorf("bad cursor")
+	}
+	return time.Unix(0, n).UTC(), id, nil
+}
+
+func (a *API) getExecution(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := workspaceParam(r, p, auth.ScopeRead)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("execution_id")
+	if !execution.ValidID(id) {
+		return execution.ParamError("execution_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+	}
+	x, evs, err := a.Store.Execution(r.Context(), ws, id)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []execution.StoredEvent{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		executionJSON
+		Events []execution.StoredEvent `json:"events"`
+	}{a.toJSON(x), evs})
+	return nil
+}
+
+func (a *API) listWorkspaces(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Operator {
+		writeJSON(w, http.StatusOK, map[string][]string{"workspaces": {p.WorkspaceID}})
+		return nil
+	}
+	wss, err := a.Store.Workspaces(r.Context())
+	if err != nil {
+		return err
+	}
+	if wss == nil {
+		wss = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"workspaces": wss})
+	return nil
+}
+
+type keyJSON struct {
+	ID          string     `json:"id"`
+	Key         string     `json:"key,omitempty"`
+	Scope       auth.Scope `json:"scope"`
+	WorkspaceID string     `json:"workspace_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
+
+// keyWorkspace reads the workspace of a key route; managing keys takes the
+// operator key or an admin key of that workspace.
+func keyWorkspace(r *http.Request, p auth.Principal) (string, error) {
+	ws := r.PathValue("id")
+	if !execution.ValidID(ws) {
+		return "", execution.ParamError("id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+	}
+	return ws, p.Allow(ws, auth.ScopeAdmin)
+}
+
+func (a *API) createKey(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := keyWorkspace(r, p)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Scope string `json:"scope"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil {
+		return &execution.Error{Code: execution.EInvalid, Message: `body must be {"scope": "ingest" | "read" | "admin"}`, Where: "body"}
+	}
+	scope, ok := auth.ParseScope(body.Scope)
+	if !ok {
+		return &execution.Error{Code: execution.EInvalid, Message: "scope must be ingest, read or admin", Where: "scope"}
+	}
+	k, secret, err := auth.NewKey(ws, scope, a.Now())
+	if err != nil {
+		return err
+	}
+	if err := a.Store.CreateKey(r.Context(), k); err != nil {
+		return err
+	}
+	a.Log.Info("key created", "workspace_id", ws, "key_id", k.ID, "scope", scope)
+	writeJSON(w, http.StatusCreated, keyJSON{ID: k.ID, Key: string(secret), Scope: k.Scope, WorkspaceID: ws, CreatedAt: k.CreatedAt})
+	return nil
+}
+
+func (a *API) listKeys(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := keyWorkspace(r, p)
+	if err != nil {
+		return err
+	}
+	keys, err := a.Store.Keys(r.Context(), ws)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Keys []keyJSON `json:"keys"`
+	}{Keys: []keyJSON{}}
+	for _, k := range keys {
+		out.Keys = append(out.Keys, keyJSON{ID: k.ID, Scope: k.Scope, WorkspaceID: k.WorkspaceID, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := keyWorkspace(r, p)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.RevokeKey(r.Context(), ws, r.PathValue("key_id"), a.Now()); err != nil {
+		return err
+	}
+	a.Auth.Forget()
+	a.Log.Info("key revoked", "workspace_id", ws, "key_id", r.PathValue("key_id"))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,330 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/rollup"
+)
+
+// Store is what ingest needs from a database.
+type Store interface {
+	// Write runs fn in one transaction; when it returns nil the
+	// transaction is committed and durable.
+	Write(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is one write transaction.
+type Tx interface {
+	// InsertEvents stores the events not stored before (by workspace and
+	// event id) and reports, per event, whether it was new.
+	InsertEvents(evs []*execution.Event, receivedAt time.Time) ([]bool, error)
+	LoadExecutions(workspaceID string, ids []string) (map[string]*execution.Execution, error)
+	SaveExecutions(xs []*execution.Execution, now time.Time) error
+	LoadRollups(keys []rollup.Key) (map[rollup.Key]*rollup.Row, error)
+	SaveRollups(rows map[rollup.Key]*rollup.Row) error
+	TouchWorkspaces(ids []string, now time.Time) error
+}
+
+// Result is the answer to one batch.
+type Result struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Conflicts  int `json:"conflicts"`
+}
+
+// Options tune the writer.
+type Options struct {
+	// Pending is how many batches may wait for the writer before new ones
+	// are refused as overloaded.
+	Pending int
+	// GroupEvents caps the events committed in one transaction.
+	GroupEvents int
+	// CacheRows caps the rollup rows kept in memory.
+	CacheRows int
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Observe receives the accepted events of each commit, after it is
+	// durable and before any of its batches is answered.
+	Observe func([]execution.Update)
+}
+
+// Service validates and commits batches. One goroutine writes; handlers
+// wait for the commit that holds their batch (group commit), so many small
+// concurrent batches share one sync to disk.
+type Service struct {
+	store Store
+	opt   Options
+	cache *rollup.Cache
+
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+	reqs   chan *request
+	done   chan struct{}
+}
+
+type request struct {
+	events []*execution.Event
+	result Result
+	err    error
+	reply  chan struct{}
+}
+
+// ErrOverloaded means the writer's queue is full.
+var ErrOverloaded = &execution.Error{Code: execution.EOverloaded, Message: "the server is busy writing; retry after a moment"}
+
+// New starts the writer.
+func New(store Store, opt Options) *Service {
+	if opt.Pending <= 0 {
+		opt.Pending = 256
+	}
+	if opt.GroupEvents <= 0 {
+		opt.GroupEvents = 50_000
+	}
+	if opt.CacheRows <= 0 {
+		opt.CacheRows = 200_000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := &Service{store: store, opt: opt, cache: rollup.NewCache(opt.CacheRows),
+		reqs: make(chan *request, opt.Pending), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+// Ingest commits a validated batch and returns when it is durable.
+func (s *Service) Ingest(ctx context.Context, events []*execution.Event) (Result, error) {
+	r := &request{events: events, reply: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return Result{}, &execution.Error{Code: execution.EUnavailable, Message: "the server is shutting down"}
+	}
+	select {
+	case s.reqs <- r:
+	default:
+		s.mu.RUnlock()
+		return Result{}, ErrOverloaded
+	}
+	s.mu.RUnlock()
+	// Once queued, the batch is committed or failed whatever the client
+	// does, so wait for the outcome rather than ctx.
+	<-r.reply
+	return r.result, r.err
+}
+
+// Close stops taking batches, commits every batch already queued and waits
+// for the writer to finish.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.reqs)
+	}
+	s.mu.Unlock()
+	<-s.done
+}
+
+func (s *Service) run() {
+	defer close(s.done)
+	for r := range s.reqs {
+		group, n := []*request{r}, len(r.events)
+	fill:
+		for n < s.opt.GroupEvents {
+			select {
+			case more, ok := <-s.reqs:
+				if !ok {
+					break fill
+				}
+				group = append(group, more)
+				n += len(more.events)
+			default:
+				break fill
+			}
+		}
+		s.commit(group)
+	}
+}
+
+func (s *Service) commit(group []*request) {
+	now := s.opt.Now()
+	var (
+		updates []execution.Update
+		written map[rollup.Key]*rollup.Row
+	)
+	err := s.store.Write(context.Background(), func(tx Tx) error {
+		updates = updates[:0]
+		var err error
+		updates, err = s.apply(tx, group, now)
+		if err != nil {
+			return err
+		}
+		written, err = s.writeRollups(tx, updates)
+		return err
+	})
+	if err != nil {
+		s.opt.Logger.Error("commit failed", "batches", len(group), "err", err)
+		e := &execution.Error{Code: execution.EUnavailable, Message: "the events could not be stored; nothing of the batch was kept, retry later"}
+		for _, r := range group {
+			r.result, r.err = Result{}, e
+			close(r.reply)
+		}
+		return
+	}
+	s.cache.Put(written)
+	if s.opt.Observe != nil && len(updates) > 0 {
+		s.opt.Observe(updates)
+	}
+	for _, r := range group {
+		close(r.reply)
+	}
+}
+
+// apply stores the group's events and folds the new ones into their
+// executions, in arrival order.
+func (s *Service) apply(tx Tx, group []*request, now time.Time) ([]execution.Update, error) {
+	type execKey struct{ ws, id string }
+	var fresh []*execution.Event
+	owner := map[*execution.Event]*request{}
+	wsSeen := map[string]bool{}
+	for _, r := range group {
+		r.result = Result{}
+		inserted, err := tx.InsertEvents(r.events, now)
+		if err != nil {
+			return nil, err
+		}
+		for i, ev := range r.events {
+			if !inserted[i] {
+				r.result.Duplicates++
+				continue
+			}
+			r.result.Accepted++
+			fresh = append(fresh, ev)
+			owner[ev] = r
+			wsSeen[ev.WorkspaceID] = true
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	ids := map[string][]string{}
+	seen := map[execKey]bool{}
+	for _, ev := range fresh {
+		k := execKey{ev.WorkspaceID, ev.ExecutionID}
+		if !seen[k] {
+			seen[k] = true
+			ids[ev.WorkspaceID] = append(ids[ev.WorkspaceID], ev.ExecutionID)
+		}
+	}
+	execs := map[execKey]*execution.Execution{}
+	for ws, list := range ids {
+		loaded, err := tx.LoadExecutions(ws, list)
+		if err != nil {
+			return nil, err
+		}
+		for id, x := range loaded {
+			execs[execKey{ws, id}] = x
+		}
+	}
+	updates := make([]execution.Update, 0, len(fresh))
+	for _, ev := range fresh {
+		k := execKey{ev.WorkspaceID, ev.ExecutionID}
+		x := execs[k]
+		if x == nil {
+			x = &execution.Execution{}
+			execs[k] = x
+		}
+		c := x.Apply(ev)
+		if c.Conflict {
+			owner[ev].result.Conflicts++
+		}
+		updates = append(updates, execution.Update{Event: ev, Execution: *x, Change: c})
+	}
+	touched := make([]*execution.Execution, 0, len(execs))
+	for _, x := range execs {
+		touched = append(touched, x)
+	}
+	// A stable order keeps lock and page access predictable.
+	sort.Slice(touched, func(i, j int) bool {
+		if touched[i].WorkspaceID != touched[j].WorkspaceID {
+			return touched[i].WorkspaceID < touched[j].WorkspaceID
+		}
+		return touched[i].ExecutionID < touched[j].ExecutionID
+	})
+	if err := tx.SaveExecutions(touched, now); err != nil {
+		return nil, err
+	}
+	wss := make([]string, 0, len(wsSeen))
+	for ws := range wsSeen {
+		wss = append(wss, ws)
+	}
+	return updates, tx.TouchWorkspaces(wss, now)
+}
+
+// writeRollups turns the updates into a rollup delta and writes the rows it
+// changes, reading from the store only those the cache lacks.
+func (s *Service) writeRollups(tx Tx, updates []execution.Update) (map[rollup.Key]*rollup.Row, error) {
+	d := rollup.NewDelta()
+	for _, u := range updates {
+		x, c, ev := &u.Execution, u.Change, u.Event
+		if c.Conflict {
+			continue
+		}
+		ws, agent := x.WorkspaceID, x.AgentID
+		if c.Started {
+			d.Start(ws, agent, x.StartedAt)
+		}
+		if c.Finished {
+			errType := ""
+			if x.Error != nil {
+				errType = x.Error.Type
+			} else if x.Status == execution.StatusFailed || x.Status == execution.StatusTimedOut {
+				errType = "unknown"
+			}
+			d.Finish(ws, agent, x.FinishedAt, x.Status, errType)
+		}
+		if c.HasDuration {
+			d.Duration(ws, agent, x.FinishedAt, execution.Millis(c.Duration))
+		}
+		if c.HasQueueWait {
+			d.QueueWait(ws, agent, x.StartedAt, execution.Millis(c.QueueWait))
+		}
+		if ev.Credits != nil || ev.Tokens != nil {
+			d.Usage(ws, agent, ev.Timestamp, deref(ev.Credits), deref(ev.Tokens))
+		}
+	}
+	if d.Len() == 0 {
+		return nil, nil
+	}
+	base, miss := s.cache.Get(d.Keys())
+	if len(miss) > 0 {
+		loaded, err := tx.LoadRollups(miss)
+		if err != nil {
+			return nil, err
+		}
+		for k, r := range loaded {
+			base[k] = r
+		}
+	}
+	rows, err := d.Apply(base)
+	if err != nil {
+		return nil, errors.Join(errors.New("merge rollups"), err)
+	}
+	return rows, tx.SaveRollups(rows)
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
