@@ -112,10 +112,12 @@ func cloneAgents(in []Agent) []Agent {
 }
 
 // History emits the events of all executions queued in [from, to), in time
-// order, in batches of at most batchSize events. Executions still running at
-// `to` get only the events before `to`; the rest follow in a History or Live
-// call that starts at `to`. A call starting anywhere else restarts the
-// simulation at from with idle workers and empty queues.
+// order, in batches of batchSize events (the last one may be short).
+// Executions still running at `to` get only the events before `to`; the rest
+// follow in a History or Live call that starts at `to`. A call starting
+// anywhere else, or after a call that failed, restarts the simulation at its
+// start with idle workers and empty queues. An error of emit stops History and
+// is returned.
 func (p *Platform) History(from, to time.Time, batchSize int, emit func([]execution.Event) error) error {
 	if batchSize < 1 {
 		return errors.New("sim: batchSize must be at least 1")
@@ -124,15 +126,20 @@ func (p *Platform) History(from, to time.Time, batchSize int, emit func([]execut
 	defer p.mu.Unlock()
 	st := p.state(from)
 	b := &batcher{size: batchSize, emit: emit}
-	return st.advance(max(ceilMs(to), st.limit), b)
+	err := st.advance(max(ceilMs(to), st.limit), b)
+	if err != nil {
+		p.st = nil // cut mid-way: the next call starts afresh
+	}
+	return err
 }
 
 // Live runs the platform in real time from start until ctx ends, emitting each
 // event once now() reaches its timestamp, in time order and in batches of at
 // most batchSize. All due events are flushed every 100 ms (of real time), so a
 // fake now() can run the simulation faster than the wall clock. If start is far
-// behind now(), Live first catches up. It returns nil when ctx ends and the
-// error of emit when emit fails.
+// behind now(), Live first catches up. It continues the simulation like
+// History does. It returns nil when ctx ends and the error of emit when emit
+// fails.
 func (p *Platform) Live(ctx context.Context, start time.Time, now func() time.Time, batchSize int, emit func([]execution.Event) error) error {
 	if batchSize < 1 {
 		return errors.New("sim: batchSize must be at least 1")
@@ -150,6 +157,7 @@ func (p *Platform) Live(ctx context.Context, start time.Time, now func() time.Ti
 		// Events at or before now are due.
 		if limit := now().UnixMilli() + 1; limit > st.limit {
 			if err := st.advance(limit, b); err != nil {
+				p.st = nil // cut mid-way: the next call starts afresh
 				if errors.Is(err, errStopped) {
 					return nil
 				}
@@ -195,7 +203,7 @@ type batcher struct {
 
 func (b *batcher) add(ev execution.Event) error {
 	if b.buf == nil {
-		b.buf = make([]execution.Event, 0, b.size)
+		b.buf = make([]execution.Event, 0, min(b.size, 4096))
 	}
 	b.buf = append(b.buf, ev)
 	if len(b.buf) >= b.size {

@@ -85,8 +85,10 @@ type workspaceSpec struct {
 	peak    float64 // on-demand arrivals per second at full daily and weekly load
 }
 
-// The rates are sized for ~150k executions a week, and the pools for about
-// 25-50% utilisation at peak, so queues form in bursts and heavy-tail pile-ups.
+// The rates are sized for ~150k executions a week. The pools run at about
+// 55% (acme), 22% (globex, sized for the burst to overflow it) and 40%
+// (initech, rising as sql-analyst degrades) utilisation at peak, so queues
+// form at peak hours, in heavy-tail pile-ups and in the burst.
 var workspaceSpecs = []workspaceSpec{
 	{name: "acme", workers: 2, slots: 2, peak: 0.25},
 	{name: "globex", workers: 3, slots: 2, peak: 0.18},
