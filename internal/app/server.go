@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/shadower/shadower/internal/auth"
+	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/httpapi"
 	"github.com/shadower/shadower/internal/ingest"
+	"github.com/shadower/shadower/internal/live"
 	"github.com/shadower/shadower/internal/metrics"
 	"github.com/shadower/shadower/internal/realtime"
 	"github.com/shadower/shadower/internal/rollup"
@@ -32,13 +34,6 @@ type Config struct {
 	Retention  time.Duration // raw events and executions
 	Logger     *slog.Logger
 	Now        func() time.Time
-}
-
-// Tier retention: minutes for two weeks, hours for over a year, days for five years.
-var tierRetention = map[rollup.Tier]time.Duration{
-	rollup.Minute: 14 * 24 * time.Hour,
-	rollup.Hour:   400 * 24 * time.Hour,
-	rollup.Day:    5 * 365 * 24 * time.Hour,
 }
 
 func (c *Config) defaults() {
@@ -62,6 +57,7 @@ type Server struct {
 	db       *sqlite.DB
 	ingest   *ingest.Service
 	live     *realtime.State
+	hub      *live.Hub
 	http     *http.Server
 	ln       net.Listener
 	draining atomic.Bool
@@ -87,16 +83,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("rebuild realtime view: %w", err)
 	}
 	s.live.Load(recent)
-	s.ingest = ingest.New(db, ingest.Options{Now: cfg.Now, Logger: cfg.Logger, Observe: s.live.Observe})
+	s.hub = live.NewHub(s.live, cfg.Logger)
+	observe := func(u []execution.Update) {
+		s.live.Observe(u) // first, so the hub's snapshots include the commit
+		s.hub.Observe(u)
+	}
+	s.ingest = ingest.New(db, ingest.Options{Now: cfg.Now, Logger: cfg.Logger, Observe: observe})
 
 	api := &httpapi.API{
 		Ingest: s.ingest, Store: db, Realtime: s.live,
 		Metrics: metrics.NewEngine(db, cfg.Now), Auth: auth.NewAuthenticator(db, cfg.AdminKey),
-		Log: cfg.Logger, Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
+		Live: s.hub, Log: cfg.Logger, Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
 		Ready: func() bool { return !s.draining.Load() },
 	}
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		s.hub.Close()
 		s.ingest.Close()
 		db.Close()
 		return nil, err
@@ -128,6 +130,7 @@ func (s *Server) DB() *sqlite.DB { return s.db }
 // acknowledged is committed before its answer), then closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.hub.Close() // WebSockets are hijacked: Shutdown would not close them
 	err := s.http.Shutdown(ctx)
 	close(s.stop)
 	<-s.done
@@ -153,7 +156,7 @@ func (s *Server) expireLoop() {
 func (s *Server) expire() {
 	now := s.cfg.Now()
 	cut := map[rollup.Tier]int64{}
-	for t, d := range tierRetention {
+	for t, d := range rollup.Retention {
 		cut[t] = now.Add(-d).Unix()
 	}
 	rawBefore := now.Add(-s.cfg.Retention)

@@ -18,8 +18,8 @@ const (
 	EInternal     = "internal"          // a fault of the server; details are logged, not shown
 )
 
-// Detail locates one problem inside a request: the event's index in the batch
-// (or -1 for a query parameter), the field and what is wrong with it.
+// Detail locates one problem inside a batch: the event's index, the field
+// and what is wrong with it.
 type Detail struct {
 	Index   int    `json:"index"`
 	Field   string `json:"field"`

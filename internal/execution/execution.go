@@ -112,7 +112,8 @@ func (x *Execution) Apply(ev *Event) Change {
 	if x.SeenAt.IsZero() || ev.Timestamp.Before(x.SeenAt) {
 		x.SeenAt = ev.Timestamp
 	}
-	if ev.WorkerID != "" && (x.WorkerID == "" || ev.Type == Started) {
+	// The worker that started the execution is the one it ran on.
+	if ev.WorkerID != "" && (x.WorkerID == "" || (ev.Type == Started && x.StartedAt.IsZero())) {
 		x.WorkerID = ev.WorkerID
 	}
 	if ev.Trigger != "" && x.Trigger == "" {

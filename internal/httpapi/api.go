@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,13 +38,21 @@ type Realtime interface {
 	Snapshot(ws string, agents []string) realtime.Snapshot
 }
 
+// Live streams a workspace over a WebSocket.
+type Live interface {
+	Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string)
+}
+
 // API holds what the handlers need.
 type API struct {
-	Ingest     Ingester
-	Store      Store
-	Realtime   Realtime
-	Metrics    *metrics.Engine
-	Auth       *auth.Authenticator
+	Ingest   Ingester
+	Store    Store
+	Realtime Realtime
+	Metrics  *metrics.Engine
+	Auth     *auth.Authenticator
+	Live     Live
+	// Static holds the dashboard's built files, served at /.
+	Static     fs.FS
 	Log        *slog.Logger
 	Now        func() time.Time
 	MaxRunTime time.Duration
@@ -70,6 +79,10 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("POST /api/v1/workspaces/{id}/keys", a.authed(a.createKey))
 	mux.Handle("GET /api/v1/workspaces/{id}/keys", a.authed(a.listKeys))
 	mux.Handle("DELETE /api/v1/workspaces/{id}/keys/{key_id}", a.authed(a.revokeKey))
+	mux.Handle("GET /api/v1/ws", a.authed(a.websocket))
+	if a.Static != nil {
+		mux.Handle("GET /", dashboard(a.Static))
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Log, execution.Errorf(execution.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
@@ -81,8 +94,9 @@ type principalKey struct{}
 // handlerFunc is a handler that returns its error for the JSON mapping.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 
-// authed resolves the request's key before the handler runs; no key or an
-// unknown one is 401 whatever else is wrong with the request.
+// authed resolves the request's key before the handler runs; on every
+// route it guards, no key or an unknown one is 401 whatever else is wrong
+// with the request.
 func (a *API) authed(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Auth.Authenticate(r.Context(), bearer(r))
@@ -95,12 +109,58 @@ func (a *API) authed(h handlerFunc) http.Handler {
 	})
 }
 
+// bearer reads the key from the Authorization header or, for browsers'
+// WebSockets (which cannot set headers), from a "bearer.<key>" subprotocol.
+// Neither lands in a log, unlike a query parameter.
 func bearer(r *http.Request) auth.Secret {
 	h := r.Header.Get("Authorization")
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return auth.Secret(strings.TrimSpace(h[7:]))
 	}
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if k, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer."); ok {
+				return auth.Secret(k)
+			}
+		}
+	}
 	return ""
+}
+
+func (a *API) websocket(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := workspaceParam(r, p, auth.ScopeRead)
+	if err != nil {
+		return err
+	}
+	var agents []string
+	for _, ag := range r.URL.Query()["agent_id"] {
+		if !execution.ValidID(ag) {
+			return execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+		}
+		agents = append(agents, ag)
+	}
+	a.Live.Serve(w, r, ws, agents)
+	return nil
+}
+
+// dashboard serves the built dashboard; paths that are not files get
+// index.html, so the app's own routes survive a reload.
+func dashboard(files fs.FS) http.Handler {
+	fileServer := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name != "" {
+			if st, err := fs.Stat(files, name); err == nil && !st.IsDir() {
+				if strings.HasPrefix(name, "assets/") {
+					w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+				}
+				fileServer.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, files, "index.html")
+	})
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {

@@ -22,8 +22,9 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if !p.Operator && p.Scope != auth.ScopeIngest && p.Scope != auth.ScopeAdmin {
 		return execution.Errorf(execution.EForbidden, "this key has scope %q; %q is needed", p.Scope, auth.ScopeIngest)
 	}
+	tooLarge := &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d bytes", ingest.MaxBodyBytes), Where: "body"}
 	if r.ContentLength > ingest.MaxBodyBytes {
-		return execution.Errorf(execution.ETooLarge, "a batch holds at most %d bytes", ingest.MaxBodyBytes)
+		return tooLarge
 	}
 	body := http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -33,7 +34,7 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || isMaxBytes(body) {
-			return execution.Errorf(execution.ETooLarge, "a batch holds at most %d bytes", ingest.MaxBodyBytes)
+			return tooLarge
 		}
 		return err
 	}

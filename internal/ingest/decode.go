@@ -75,13 +75,13 @@ func Decode(body io.Reader, gzipped, ndjson bool, now time.Time) ([]*execution.E
 		if !ndjson && !dec.More() {
 			break
 		}
-		if i >= MaxEvents {
-			return nil, &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d events", MaxEvents), Where: "body"}
-		}
 		var w wireEvent
 		err := dec.Decode(&w)
 		if ndjson && err == io.EOF {
 			break
+		}
+		if i >= MaxEvents {
+			return nil, &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d events", MaxEvents), Where: "body"}
 		}
 		if err != nil {
 			if lr.exceeded {

@@ -349,6 +349,7 @@ func (e *Engine) Comparison(ctx context.Context, ws string, w Window) (*Comparis
 	c.Completed = count(func(r *rollup.Row) int64 { return r.Completed })
 	c.Failed = count(func(r *rollup.Row) int64 { return r.Failed })
 	c.TimedOut = count(func(r *rollup.Row) int64 { return r.TimedOut })
+	c.Cancelled = count(func(r *rollup.Row) int64 { return r.Cancelled })
 	c.SuccessRate = change(successRate(cur), successRate(old))
 	curElapsed := e.elapsed(w).Hours()
 	c.PerHour = change(perHour(cur.Finished(), curElapsed), perHour(old.Finished(), prev.To.Sub(prev.From).Hours()))

@@ -129,6 +129,7 @@ type Comparison struct {
 	Completed      Change    `json:"completed"`
 	Failed         Change    `json:"failed"`
 	TimedOut       Change    `json:"timed_out"`
+	Cancelled      Change    `json:"cancelled"`
 	SuccessRate    Change    `json:"success_rate"`
 	PerHour        Change    `json:"per_hour"`
 	MeanMs         Change    `json:"mean_ms"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/rollup"
 )
 
 // Limits of a window.
@@ -119,6 +120,15 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 		to = floorDiv(now.Unix(), step)*step + step
 		from = floorDiv(to-int64(length/time.Second), step) * step
 	}
+	// A window reaching back past a tier's retention must not need that
+	// tier: refuse rather than answer zeros.
+	for _, t := range []rollup.Tier{rollup.Minute, rollup.Hour} {
+		coarser := t + 1
+		if step%coarser.Seconds() != 0 && from < now.Add(-rollup.Retention[t]).Unix() {
+			return w, execution.ParamError("step", "%s rollups are kept for %d days: for a window starting before then use a step that is a multiple of %d",
+				t, int(rollup.Retention[t].Hours()/24), coarser.Seconds())
+		}
+	}
 	if n := (to - from) / step; n > MaxBuckets {
 		return w, execution.ParamError("step", "the window would have %d buckets; at most %d are allowed", n, MaxBuckets)
 	}
@@ -132,7 +142,7 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 	}
 	if tz := q.Get("tz"); tz != "" {
 		loc, err := time.LoadLocation(tz)
-		if err != nil {
+		if err != nil || tz == "Local" {
 			return w, execution.ParamError("tz", "unknown time zone %q (use an IANA name such as Europe/Paris)", tz)
 		}
 		w.TZ = loc

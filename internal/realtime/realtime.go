@@ -14,9 +14,11 @@ import (
 // MaxListed caps running_executions.
 const MaxListed = 50
 
-// ringSeconds is how many seconds of counters are kept: the last minute and
-// room for events that arrive a little late.
-const ringSeconds = 128
+// ringSeconds is how many seconds of counters are kept: the last minute,
+// room for events that arrive a little late, and the five minutes into the
+// future an event's timestamp may be, so a future second never shares a
+// slot with one still counted.
+const ringSeconds = 512
 
 // State is the realtime view of every workspace. Safe for concurrent use.
 type State struct {

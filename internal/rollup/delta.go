@@ -149,11 +149,3 @@ func (c *Cache) Put(rows map[Key]*Row) {
 		c.rows[k] = r
 	}
 }
-
-// Clear empties the cache; used when a commit fails and what it holds may
-// be ahead of the store.
-func (c *Cache) Clear() {
-	c.mu.Lock()
-	c.rows = map[Key]*Row{}
-	c.mu.Unlock()
-}

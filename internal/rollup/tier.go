@@ -49,6 +49,14 @@ func (t Tier) String() string {
 // Bucket is the start, in Unix seconds, of the tier's bucket holding ts.
 func (t Tier) Bucket(ts time.Time) int64 { return floor(ts.Unix(), t.Seconds()) }
 
+// Retention is how long each tier's rows are kept: minutes for two weeks,
+// hours for over a year, days for five years.
+var Retention = map[Tier]time.Duration{
+	Minute: 14 * 24 * time.Hour,
+	Hour:   400 * 24 * time.Hour,
+	Day:    5 * 365 * 24 * time.Hour,
+}
+
 // Span is a range [From, To) of Unix seconds, both aligned to Tier.
 type Span struct {
 	Tier     Tier
