@@ -84,7 +84,8 @@ func Demo(ctx context.Context, cfg Config, out io.Writer) error {
 		return fmt.Errorf("backfill: %w", err)
 	}
 	fmt.Fprintf(out, "Backfilled %d events in %s.\n\n", poster.sent, time.Since(began).Round(time.Millisecond))
-	fmt.Fprintf(out, "Dashboard:  %s/\n", base)
+	// The key rides in the fragment, which browsers never send to a server.
+	fmt.Fprintf(out, "Dashboard:  %s/#key=%s&workspace=%s\n\n", base, string(keys[first]), first)
 	for _, ws := range platform.Workspaces() {
 		fmt.Fprintf(out, "Read key for workspace %-8s %s\n", ws+":", string(keys[ws]))
 	}
