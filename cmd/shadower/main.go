@@ -1,0 +1,99 @@
+// Command shadower serves execution metrics for an AI-agent platform.
+//
+//	shadower serve --addr 127.0.0.1:8080 --data ./data
+//	shadower demo
+//
+// Every flag can also be set as SHADOWER_<FLAG> in the environment.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // by_hour accepts any IANA zone, even where the host has no zone files
+
+	"github.com/shadower/shadower/internal/app"
+	"github.com/shadower/shadower/internal/auth"
+)
+
+const usage = `usage: shadower <command> [flags]
+
+commands:
+  serve   serve the API on the embedded store (--data) or PostgreSQL (--db)
+  demo    serve a simulated agent platform with a week of history and live traffic
+
+Run 'shadower <command> -h' for its flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	var err error
+	switch cmd {
+	case "serve", "demo":
+		var cfg app.Config
+		cfg, err = parseConfig(cmd, args)
+		if err == nil && cmd == "serve" {
+			err = app.Run(ctx, cfg)
+		} else if err == nil {
+			err = app.Demo(ctx, cfg, os.Stdout)
+		}
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		slog.Error(cmd+" failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func parseConfig(cmd string, args []string) (app.Config, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	defaultData := "./data"
+	if cmd == "demo" {
+		defaultData = "" // a temporary directory
+	}
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := fs.String("data", defaultData, "directory of the embedded store")
+	db := fs.String("db", "", "PostgreSQL URL (postgres://...) instead of the embedded store")
+	maxRun := fs.Duration("max-run-time", 24*time.Hour, "an unfinished execution older than this is reported as stale")
+	retention := fs.Duration("retention", 30*24*time.Hour, "how long raw events and executions are kept")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	// SHADOWER_<FLAG> sets a flag's default; the command line wins.
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "SHADOWER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			f.Value.Set(v)
+			f.DefValue = v
+		}
+	})
+	if err := fs.Parse(args); err != nil {
+		return app.Config{}, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return app.Config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+	return app.Config{
+		Addr: *addr, Data: *data, DB: *db, MaxRunTime: *maxRun, Retention: *retention,
+		AdminKey: auth.Secret(os.Getenv("SHADOWER_ADMIN_KEY")), Logger: logger,
+	}, nil
+}
