@@ -31,9 +31,14 @@ const operator = auth.Secret("test-operator-key")
 
 func start(t *testing.T, dir string) *Server {
 	t.Helper()
+	return startLogging(t, dir, io.Discard)
+}
+
+func startLogging(t *testing.T, dir string, logs io.Writer) *Server {
+	t.Helper()
 	s, err := Start(context.Background(), Config{
 		Addr: "127.0.0.1:0", Data: dir, AdminKey: operator, Now: func() time.Time { return now },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -159,3 +159,31 @@ func TestIsolation(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysNeverLogged creates, uses, lists and revokes keys, makes the
+// server log an internal error, and checks no secret reaches the log.
+func TestKeysNeverLogged(t *testing.T) {
+	var logs bytes.Buffer
+	s := startLogging(t, t.TempDir(), &logs)
+	c := client{t: t, base: "http://" + s.Addr()}
+	k := createKey(t, c, operator, "alpha", "admin")
+	c.do("GET", "/api/v1/metrics/execution?workspace_id=alpha", auth.Secret(k.Key), nil, nil)
+	c.do("GET", "/api/v1/workspaces/alpha/keys", auth.Secret(k.Key), nil, nil)
+	c.do("GET", "/api/v1/metrics/execution?workspace_id=alpha", "shk_"+auth.Secret(k.Key[4:8]), nil, nil)
+	c.do("DELETE", "/api/v1/workspaces/alpha/keys/"+k.ID, operator, nil, nil)
+	stop(t, s)
+	if !strings.Contains(logs.String(), k.ID) {
+		t.Fatalf("the log does not mention the key's id; is it logging at all?\n%s", logs.String())
+	}
+	for _, secret := range []string{k.Key, string(operator), k.Key[4:]} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatalf("a secret reached the log:\n%s", logs.String())
+		}
+	}
+	var buf bytes.Buffer
+	slogged := auth.Secret("shk_supersecret")
+	fmt.Fprintf(&buf, "%v %s", slogged, slogged)
+	if strings.Contains(buf.String(), "supersecret") {
+		t.Fatalf("a Secret formats as %q", buf.String())
+	}
+}

@@ -352,6 +352,7 @@ func BenchmarkQuery30d(b *testing.B) {
 	}
 	key := benchReadKey(b, s, benchQueryWS)
 	base := "http://" + s.Addr() + "/api/v1/metrics/execution"
+	benchLogWindow(b, base+"?workspace_id="+benchQueryWS+"&timeframe=30d", key)
 	for _, c := range []struct{ name, path, timeframe string }{
 		{"all_30d", "", "30d"},
 		{"throughput_30d", "/throughput", "30d"},
@@ -364,6 +365,36 @@ func BenchmarkQuery30d(b *testing.B) {
 		url := base + c.path + "?workspace_id=" + benchQueryWS + "&timeframe=" + c.timeframe
 		b.Run(c.name, func(b *testing.B) { benchLatency(b, url, key) })
 	}
+}
+
+// benchLogWindow logs what the 30-day window holds, so a run shows the
+// queries read the data loaded.
+func benchLogWindow(b *testing.B, url string, key auth.Secret) {
+	b.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+string(key))
+	resp, err := benchHTTP.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var all struct {
+		Throughput struct {
+			Total int64 `json:"total"`
+		} `json:"throughput"`
+		Latency struct {
+			Count int64 `json:"count"`
+		} `json:"latency"`
+		Performance struct {
+			ByAgent []json.RawMessage `json:"by_agent"`
+		} `json:"performance"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &all) != nil {
+		b.Fatalf("GET %s: %d %.300s", url, resp.StatusCode, raw)
+	}
+	b.Logf("30d window: %d finished executions, %d durations, %d agents; answer %d bytes",
+		all.Throughput.Total, all.Latency.Count, len(all.Performance.ByAgent), len(raw))
 }
 
 // benchLoad feeds n executions over the 30 days before now to the

@@ -792,6 +792,16 @@ func listData() []*execution.Execution {
 		}
 		xs = append(xs, x)
 	}
+	// Unfinished executions right at the stale boundary (Base+10m): those
+	// that began at it are not stale, those a nanosecond before are.
+	edge := Base.Add(10 * time.Minute)
+	for i, at := range []time.Time{edge, edge.Add(-1)} {
+		xs = append(xs,
+			&execution.Execution{WorkspaceID: "w1", ExecutionID: fmt.Sprintf("edge-q%d", i), AgentID: "a1",
+				Status: execution.StatusQueued, SeenAt: at, QueuedAt: at},
+			&execution.Execution{WorkspaceID: "w1", ExecutionID: fmt.Sprintf("edge-r%d", i), AgentID: "a2",
+				Status: execution.StatusRunning, SeenAt: at.Add(-time.Minute), QueuedAt: at.Add(-time.Minute), StartedAt: at})
+	}
 	return xs
 }
 
