@@ -99,6 +99,9 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 		if err != nil || n <= 0 {
 			return w, execution.ParamError("step", "must be a positive whole number of seconds")
 		}
+		if n > int64(MaxWindow/time.Second) {
+			return w, execution.ParamError("step", "must be at most 400 days (34560000 seconds)")
+		}
 		if n%MinStep != 0 {
 			return w, execution.ParamError("step", "must be a whole number of minutes (a multiple of 60): the finest rollup is one minute")
 		}
@@ -121,10 +124,12 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 		from = floorDiv(to-int64(length/time.Second), step) * step
 	}
 	// A window reaching back past a tier's retention must not need that
-	// tier: refuse rather than answer zeros.
+	// tier: refuse rather than answer zeros. The previous window of equal
+	// length is read too (trend and comparison), so it counts.
+	prevFrom := from - (to - from)
 	for _, t := range []rollup.Tier{rollup.Minute, rollup.Hour} {
 		coarser := t + 1
-		if step%coarser.Seconds() != 0 && from < now.Add(-rollup.Retention[t]).Unix() {
+		if step%coarser.Seconds() != 0 && prevFrom < now.Add(-rollup.Retention[t]).Unix() {
 			return w, execution.ParamError("step", "%s rollups are kept for %d days: for a window starting before then use a step that is a multiple of %d",
 				t, int(rollup.Retention[t].Hours()/24), coarser.Seconds())
 		}

@@ -136,16 +136,19 @@ func (c *Cache) Put(rows map[Key]*Row) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.rows)+len(rows) > c.max {
-		drop := len(c.rows) / 2
+		// Drop at least half, and enough to fit the new rows.
+		keep := min(len(c.rows)/2, c.max-len(rows))
 		for k := range c.rows {
-			if drop == 0 {
+			if len(c.rows) <= keep {
 				break
 			}
 			delete(c.rows, k)
-			drop--
 		}
 	}
 	for k, r := range rows {
+		if len(c.rows) >= c.max {
+			break
+		}
 		c.rows[k] = r
 	}
 }

@@ -22,12 +22,18 @@ func (db *DB) Write(ctx context.Context, fn func(ingest.Tx) error) error {
 		return err
 	}
 	wt := &writeTx{tx: tx, ctx: ctx}
-	defer wt.closeStmts()
+	committed := false
+	defer func() {
+		wt.closeStmts()
+		if !committed {
+			tx.Rollback() // also when fn panics: the one writer connection must come back
+		}
+	}()
 	if err := fn(wt); err != nil {
-		tx.Rollback()
 		return err
 	}
 	wt.closeStmts()
+	committed = true
 	return tx.Commit()
 }
 
