@@ -22,6 +22,7 @@ import (
 	"github.com/shadower/shadower/internal/realtime"
 	"github.com/shadower/shadower/internal/rollup"
 	"github.com/shadower/shadower/internal/store/sqlite"
+	"github.com/shadower/shadower/web"
 )
 
 // Config is everything the server is told at start.
@@ -93,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	api := &httpapi.API{
 		Ingest: s.ingest, Store: db, Realtime: s.live,
 		Metrics: metrics.NewEngine(db, cfg.Now), Auth: auth.NewAuthenticator(db, cfg.AdminKey),
-		Live: s.hub, Log: cfg.Logger, Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
+		Live: s.hub, Static: web.Files(), Log: cfg.Logger, Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
 		Ready: func() bool { return !s.draining.Load() },
 	}
 	s.ln, err = net.Listen("tcp", cfg.Addr)

@@ -81,7 +81,8 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("DELETE /api/v1/workspaces/{id}/keys/{key_id}", a.authed(a.revokeKey))
 	mux.Handle("GET /api/v1/ws", a.authed(a.websocket))
 	if a.Static != nil {
-		mux.Handle("GET /", dashboard(a.Static))
+		// Without a method: "GET /" would conflict with the "/api/" catch-all.
+		mux.Handle("/", dashboard(a.Static))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.Log, execution.Errorf(execution.ENotFound, "no route %s %s", r.Method, r.URL.Path))
@@ -148,6 +149,11 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, p auth.Principal
 func dashboard(files fs.FS) http.Handler {
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		if name != "" {
 			if st, err := fs.Stat(files, name); err == nil && !st.IsDir() {

@@ -26,7 +26,9 @@ const Protocol = "shadower.v1"
 const (
 	bufferSize = 256 // messages a client may have waiting
 	tick       = 250 * time.Millisecond
-	minPeriod  = time.Second      // at most one realtime push per second per client
+	// minPeriod spaces realtime pushes to a client; with the tick it keeps
+	// a change on screen within a second of its commit.
+	minPeriod  = 750 * time.Millisecond
 	idlePeriod = 10 * time.Second // a push even when nothing changed
 	pingEvery  = 20 * time.Second
 	writeLimit = 5 * time.Second
@@ -48,7 +50,6 @@ type Hub struct {
 
 	mu      sync.Mutex
 	clients map[string]map[*client]struct{} // by workspace
-	dirty   map[string]bool
 	closed  bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -61,13 +62,14 @@ type client struct {
 	send     chan []byte
 	conn     *websocket.Conn
 	lastPush time.Time
+	changed  bool // something changed since the last push
 	gone     chan struct{}
 	once     sync.Once
 }
 
 // NewHub starts the hub's ticker.
 func NewHub(rt Snapshotter, log *slog.Logger) *Hub {
-	h := &Hub{rt: rt, log: log, clients: map[string]map[*client]struct{}{}, dirty: map[string]bool{},
+	h := &Hub{rt: rt, log: log, clients: map[string]map[*client]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go h.run()
 	return h
@@ -104,7 +106,9 @@ func (h *Hub) Observe(updates []execution.Update) {
 		u := &updates[i]
 		x := &u.Execution
 		subs := h.clients[x.WorkspaceID]
-		h.dirty[x.WorkspaceID] = true
+		for cl := range subs {
+			cl.changed = true
+		}
 		if len(subs) == 0 || (!u.Change.Started && !u.Change.Finished) {
 			continue
 		}
@@ -189,8 +193,8 @@ func (h *Hub) push(now time.Time) {
 	for ws, subs := range h.clients {
 		for cl := range subs {
 			since := now.Sub(cl.lastPush)
-			if since < minPeriod || (!h.dirty[ws] && since < idlePeriod) {
-				continue
+			if since < minPeriod || (!cl.changed && since < idlePeriod) {
+				continue // a change waits for the next tick past minPeriod
 			}
 			key := ws + "\x00" + cl.filter
 			tg := targets[key]
@@ -201,9 +205,6 @@ func (h *Hub) push(now time.Time) {
 			tg.cls = append(tg.cls, cl)
 		}
 	}
-	for ws := range h.dirty {
-		delete(h.dirty, ws)
-	}
 	h.mu.Unlock()
 
 	// Snapshots are computed outside the hub's lock, once per workspace and
@@ -213,7 +214,7 @@ func (h *Hub) push(now time.Time) {
 		h.mu.Lock()
 		for _, cl := range tg.cls {
 			if _, ok := h.clients[cl.ws][cl]; ok {
-				cl.lastPush = now
+				cl.lastPush, cl.changed = now, false
 				h.offer(cl, msg)
 			}
 		}
