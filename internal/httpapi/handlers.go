@@ -78,21 +78,24 @@ func (a *API) getAll(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 		return err
 	}
 	ctx := r.Context()
+	eng := a.Metrics.Shared() // the sections read overlapping rows: read them once
 	all := metrics.All{
 		Realtime:  a.Realtime.Snapshot(ws, win.Agents),
 		Patterns:  metrics.Unavailable{Reason: "pattern and anomaly detection is not built yet"},
 		Resources: metrics.Unavailable{Reason: "worker resource reporting is not built yet"},
 	}
-	if all.Throughput, err = a.Metrics.Throughput(ctx, ws, win); err != nil {
+	// Performance first: it reads every agent's rows, which then serve the
+	// workspace totals the other sections ask for.
+	if all.Performance, err = eng.Performance(ctx, ws, win); err != nil {
 		return err
 	}
-	if all.Latency, err = a.Metrics.Latency(ctx, ws, win); err != nil {
+	if all.Throughput, err = eng.Throughput(ctx, ws, win); err != nil {
 		return err
 	}
-	if all.Performance, err = a.Metrics.Performance(ctx, ws, win); err != nil {
+	if all.Latency, err = eng.Latency(ctx, ws, win); err != nil {
 		return err
 	}
-	all.Comparison, err = a.Metrics.Comparison(ctx, ws, win)
+	all.Comparison, err = eng.Comparison(ctx, ws, win)
 	return answer(w, all, err)
 }
 

@@ -87,7 +87,9 @@ func New(store Store, opt Options) *Service {
 		opt.GroupEvents = 50_000
 	}
 	if opt.CacheRows <= 0 {
-		opt.CacheRows = 200_000
+		// The rows being written now: a few per agent and tier. Kept
+		// small, since each holds decoded sketches.
+		opt.CacheRows = 20_000
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now

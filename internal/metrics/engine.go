@@ -12,7 +12,8 @@ import (
 // Rollups reads rollup rows.
 type Rollups interface {
 	// RollupRange returns rows of one tier with buckets in [from, to), for
-	// the given agents (all rows when agents is empty).
+	// the given agents (all rows when agents is empty). Error counts come
+	// only with the sketches.
 	RollupRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error)
 }
 

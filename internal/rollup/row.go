@@ -51,13 +51,17 @@ func (s *Stat) Merge(o *Stat) error {
 	if o.Count == 0 {
 		return nil
 	}
-	osk, err := o.Sketch()
-	if err != nil {
-		return err
-	}
 	sk, err := s.Sketch()
 	if err != nil {
 		return err
+	}
+	// A stored sketch not decoded yet merges straight from its bytes.
+	if o.sk == nil && len(o.enc) > 0 {
+		if err := sk.MergeBinary(o.enc); err != nil {
+			return fmt.Errorf("merge sketch: %w", err)
+		}
+	} else if o.sk != nil {
+		sk.Merge(o.sk)
 	}
 	if s.Count == 0 || o.Min < s.Min {
 		s.Min = o.Min
@@ -67,7 +71,6 @@ func (s *Stat) Merge(o *Stat) error {
 	}
 	s.Count += o.Count
 	s.Sum += o.Sum
-	sk.Merge(osk)
 	s.enc = nil
 	return nil
 }

@@ -15,21 +15,28 @@ import (
 
 // RollupRange returns the rows of one tier with buckets in [from, to) for
 // the given agents (rollup.AllAgents for the workspace total; none for
-// every row). Sketches are read only when asked for.
+// every row). Sketches and error counts are read only when asked for.
 func (db *DB) RollupRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error) {
 	cols := countColumns
 	if sketches {
 		cols = rollupColumns
 	}
-	q := `SELECT ` + cols + ` FROM rollups WHERE workspace_id = ? AND tier = ? AND bucket >= ? AND bucket < ?`
-	args := []any{ws, int(tier), from, to}
-	if len(agents) > 0 {
-		q += ` AND agent_id IN (?` + strings.Repeat(",?", len(agents)-1) + `)`
-		for _, a := range agents {
-			args = append(args, a)
+	if len(agents) == 0 {
+		all, err := db.Agents(ctx, ws)
+		if err != nil {
+			return nil, err
 		}
+		agents = append(all, rollup.AllAgents)
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY bucket`, args...)
+	// One seek per agent: the key is (workspace, tier, agent, bucket).
+	q := `SELECT ` + cols + ` FROM rollups WHERE workspace_id = ? AND tier = ? AND agent_id IN (?` +
+		strings.Repeat(",?", len(agents)-1) + `) AND bucket >= ? AND bucket < ?`
+	args := []any{ws, int(tier)}
+	for _, a := range agents {
+		args = append(args, a)
+	}
+	args = append(args, from, to)
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +168,24 @@ func (db *DB) LiveExecutions(ctx context.Context, since time.Time) ([]*execution
 		}
 	}
 	return out, nil
+}
+
+// Agents lists the agents of a workspace.
+func (db *DB) Agents(ctx context.Context, ws string) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT agent_id FROM agents WHERE workspace_id = ? ORDER BY agent_id`, ws)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // Workspaces lists every workspace that has sent events.

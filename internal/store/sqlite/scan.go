@@ -42,7 +42,7 @@ const rollupColumns = `workspace_id, tier, bucket, agent_id, started, completed,
 // countColumns are the rollup columns without the sketches, for reads that
 // need only counts.
 const countColumns = `workspace_id, tier, bucket, agent_id, started, completed, failed, timed_out, cancelled,
-	peak_minute, credits, tokens, errors, dur_count, dur_sum, dur_min, dur_max, NULL,
+	peak_minute, credits, tokens, NULL, dur_count, dur_sum, dur_min, dur_max, NULL,
 	qw_count, qw_sum, qw_min, qw_max, NULL`
 
 func scanRollup(s scanner, sketches bool) (*rollup.Row, error) {

@@ -151,6 +151,27 @@ func (t *writeTx) TouchWorkspaces(ids []string, now time.Time) error {
 	return nil
 }
 
+// touchAgents records the agents that have rollup rows.
+func (t *writeTx) touchAgents(rows map[rollup.Key]*rollup.Row) error {
+	type agent struct{ ws, id string }
+	seen := map[agent]bool{}
+	for k := range rows {
+		if k.AgentID != rollup.AllAgents {
+			seen[agent{k.WorkspaceID, k.AgentID}] = true
+		}
+	}
+	st, err := t.prepare(`INSERT INTO agents (workspace_id, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	for a := range seen {
+		if _, err := st.Exec(a.ws, a.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (t *writeTx) LoadRollups(keys []rollup.Key) (map[rollup.Key]*rollup.Row, error) {
 	st, err := t.prepare(`SELECT ` + rollupColumns + ` FROM rollups
 		WHERE workspace_id = ? AND tier = ? AND bucket = ? AND agent_id = ?`)
@@ -193,5 +214,5 @@ func (t *writeTx) SaveRollups(rows map[rollup.Key]*rollup.Row) error {
 			return fmt.Errorf("save rollup: %w", err)
 		}
 	}
-	return nil
+	return t.touchAgents(rows)
 }

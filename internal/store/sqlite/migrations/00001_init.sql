@@ -6,6 +6,14 @@ CREATE TABLE workspaces (
   created_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Every agent that has sent events, so a query over all agents can seek
+-- each agent's rollup rows instead of scanning a tier.
+CREATE TABLE agents (
+  workspace_id TEXT NOT NULL,
+  agent_id     TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, agent_id)
+) WITHOUT ROWID;
+
 CREATE TABLE events (
   workspace_id TEXT NOT NULL,
   event_id     TEXT NOT NULL,
@@ -67,7 +75,9 @@ CREATE TABLE rollups (
   qw_min       REAL NOT NULL,
   qw_max       REAL NOT NULL,
   qw_sketch    BLOB,
-  PRIMARY KEY (workspace_id, tier, bucket, agent_id)
+  -- agent before bucket: a window of one agent (or of the workspace total,
+  -- agent '*') is one contiguous range.
+  PRIMARY KEY (workspace_id, tier, agent_id, bucket)
 ) WITHOUT ROWID;
 
 -- Keys are looked up by hash before their workspace is known, so this small
@@ -87,4 +97,5 @@ DROP TABLE api_keys;
 DROP TABLE rollups;
 DROP TABLE executions;
 DROP TABLE events;
+DROP TABLE agents;
 DROP TABLE workspaces;
