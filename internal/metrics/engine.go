@@ -286,7 +286,11 @@ func (e *Engine) Performance(ctx context.Context, ws string, w Window) (*Perform
 		}
 		return p.ByAgent[i].AgentID < p.ByAgent[j].AgentID
 	})
-	for t, n := range total.Errors {
+	errs, err := total.ErrorCounts()
+	if err != nil {
+		return nil, err
+	}
+	for t, n := range errs {
 		p.ByErrorType = append(p.ByErrorType, ErrorCount{ErrorType: t, Count: n})
 	}
 	sort.Slice(p.ByErrorType, func(i, j int) bool {

@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -167,9 +168,34 @@ type Row struct {
 	PeakMinute int64 // the most executions finished in one minute of the bucket
 	Duration   Stat
 	QueueWait  Stat
-	Errors     map[string]int64 // finished executions by error type
-	Credits    float64
-	Tokens     float64
+	// Errors counts finished executions by error type. Rows read from a
+	// store keep the stored form until ErrorCounts is asked for, since most
+	// reads (every agent's rows) never need it.
+	Errors  map[string]int64
+	errEnc  [][]byte
+	Credits float64
+	Tokens  float64
+}
+
+// SetEncodedErrors sets the error counts from their stored form (JSON).
+func (r *Row) SetEncodedErrors(b []byte) { r.errEnc = [][]byte{b} }
+
+// ErrorCounts returns the error counts, decoding what was read from a store.
+func (r *Row) ErrorCounts() (map[string]int64, error) {
+	for _, b := range r.errEnc {
+		var m map[string]int64
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("decode error counts: %w", err)
+		}
+		for k, v := range m {
+			if r.Errors == nil {
+				r.Errors = map[string]int64{}
+			}
+			r.Errors[k] += v
+		}
+	}
+	r.errEnc = nil
+	return r.Errors, nil
 }
 
 // Finished counts the executions that finished in the bucket.
@@ -212,6 +238,7 @@ func (r *Row) Merge(o *Row) error {
 		}
 		r.Errors[k] += v
 	}
+	r.errEnc = append(r.errEnc[:len(r.errEnc):len(r.errEnc)], o.errEnc...)
 	if err := r.Duration.Merge(&o.Duration); err != nil {
 		return err
 	}

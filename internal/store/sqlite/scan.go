@@ -60,9 +60,7 @@ func scanRollup(s scanner, sketches bool) (*rollup.Row, error) {
 	}
 	r.Tier = rollup.Tier(tier)
 	if errs.Valid && errs.String != "" {
-		if err := json.Unmarshal([]byte(errs.String), &r.Errors); err != nil {
-			return nil, err
-		}
+		r.SetEncodedErrors([]byte(errs.String))
 	}
 	if sketches {
 		r.Duration.SetEncoded(durSk)
@@ -73,8 +71,12 @@ func scanRollup(s scanner, sketches bool) (*rollup.Row, error) {
 
 func rollupArgs(r *rollup.Row) ([]any, error) {
 	var errs any
-	if len(r.Errors) > 0 {
-		b, err := json.Marshal(r.Errors)
+	counts, err := r.ErrorCounts()
+	if err != nil {
+		return nil, err
+	}
+	if len(counts) > 0 {
+		b, err := json.Marshal(counts)
 		if err != nil {
 			return nil, err
 		}

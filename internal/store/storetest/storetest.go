@@ -337,6 +337,9 @@ func diffStat(name string, want, got *rollup.Stat, sketches bool) []string {
 // count is kept.
 func diffRow(want, got *rollup.Row, sketches bool) []string {
 	var d []string
+	if _, err := got.ErrorCounts(); err != nil {
+		d = append(d, err.Error())
+	}
 	if want.Key != got.Key {
 		d = append(d, fmt.Sprintf("Key: got %+v, want %+v", got.Key, want.Key))
 	}
