@@ -38,9 +38,10 @@ func (db *DB) Write(ctx context.Context, fn func(ingest.Tx) error) error {
 }
 
 type writeTx struct {
-	tx    *sql.Tx
-	ctx   context.Context
-	stmts []*sql.Stmt
+	tx     *sql.Tx
+	ctx    context.Context
+	stmts  []*sql.Stmt
+	cached map[string]*sql.Stmt
 }
 
 func (t *writeTx) prepare(q string) (*sql.Stmt, error) {
@@ -58,28 +59,76 @@ func (t *writeTx) closeStmts() {
 	t.stmts = nil
 }
 
-func (t *writeTx) InsertEvents(evs []*execution.Event, receivedAt time.Time) ([]bool, error) {
-	st, err := t.prepare(`INSERT INTO events (workspace_id, event_id, execution_id, ts, received_at, body)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+// values returns "(?,...,?),(?,...)": rows groups of cols placeholders.
+func values(rows, cols int) string {
+	one := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return one + strings.Repeat(","+one, rows-1)
+}
+
+// multi prepares (once per transaction and size) a statement inserting n rows.
+func (t *writeTx) multi(head string, cols, n int, tail string) (*sql.Stmt, error) {
+	q := head + values(n, cols) + tail
+	if st, ok := t.cached[q]; ok {
+		return st, nil
+	}
+	st, err := t.prepare(q)
 	if err != nil {
 		return nil, err
 	}
+	if t.cached == nil {
+		t.cached = map[string]*sql.Stmt{}
+	}
+	t.cached[q] = st
+	return st, nil
+}
+
+// eventChunk events go in one statement: fewer calls into SQLite, same work.
+const eventChunk = 100
+
+func (t *writeTx) InsertEvents(evs []*execution.Event, receivedAt time.Time) ([]bool, error) {
 	out := make([]bool, len(evs))
 	recv := receivedAt.Unix()
-	for i, ev := range evs {
-		body, err := json.Marshal(ev)
+	args := make([]any, 0, eventChunk*6)
+	for start := 0; start < len(evs); start += eventChunk {
+		chunk := evs[start:min(start+eventChunk, len(evs))]
+		st, err := t.multi(`INSERT INTO events (workspace_id, event_id, execution_id, ts, received_at, body) VALUES `,
+			6, len(chunk), ` ON CONFLICT DO NOTHING RETURNING workspace_id, event_id`)
 		if err != nil {
 			return nil, err
 		}
-		res, err := st.Exec(ev.WorkspaceID, ev.EventID, ev.ExecutionID, ev.Timestamp.UnixNano(), recv, body)
-		if err != nil {
-			return nil, fmt.Errorf("insert event: %w", err)
+		args = args[:0]
+		for _, ev := range chunk {
+			body, err := json.Marshal(ev)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, ev.WorkspaceID, ev.EventID, ev.ExecutionID, ev.Timestamp.UnixNano(), recv, body)
 		}
-		n, err := res.RowsAffected()
+		rows, err := st.Query(args...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("insert events: %w", err)
 		}
-		out[i] = n == 1
+		// RETURNING names the rows inserted; a repeat inside the chunk
+		// conflicted with its first occurrence, which is the new one.
+		inserted := map[[2]string]bool{}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			inserted[k] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		for i, ev := range chunk {
+			k := [2]string{ev.WorkspaceID, ev.EventID}
+			if inserted[k] {
+				out[start+i] = true
+				delete(inserted, k)
+			}
+		}
 	}
 	return out, nil
 }
@@ -116,29 +165,41 @@ func (t *writeTx) LoadExecutions(ws string, ids []string) (map[string]*execution
 	return out, nil
 }
 
+// execChunk executions go in one statement.
+const execChunk = 50
+
 func (t *writeTx) SaveExecutions(xs []*execution.Execution, now time.Time) error {
-	st, err := t.prepare(`INSERT OR REPLACE INTO executions (` + execColumns + `, sort_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	for _, x := range xs {
-		var errType, errMsg any
-		if x.Error != nil {
-			errType, errMsg = x.Error.Type, x.Error.Message
+	args := make([]any, 0, execChunk*18)
+	for start := 0; start < len(xs); start += execChunk {
+		chunk := xs[start:min(start+execChunk, len(xs))]
+		st, err := t.multi(`INSERT OR REPLACE INTO executions (`+execColumns+`, sort_at, updated_at) VALUES `, 18, len(chunk), ``)
+		if err != nil {
+			return err
 		}
-		var progress any
-		if x.Progress != nil {
-			progress = *x.Progress
+		args = args[:0]
+		for _, x := range chunk {
+			args = append(args, execArgs(x, now)...)
 		}
-		if _, err := st.Exec(x.WorkspaceID, x.ExecutionID, x.AgentID, string(x.Status),
-			nanos(x.SeenAt), nanos(x.QueuedAt), nanos(x.StartedAt), nanos(x.FinishedAt),
-			x.WorkerID, x.Trigger, progress, nanos(x.ProgressAt), errType, errMsg, x.Credits, x.Tokens,
-			x.SortAt().UnixNano(), now.Unix()); err != nil {
-			return fmt.Errorf("save execution: %w", err)
+		if _, err := st.Exec(args...); err != nil {
+			return fmt.Errorf("save executions: %w", err)
 		}
 	}
 	return nil
+}
+
+func execArgs(x *execution.Execution, now time.Time) []any {
+	var errType, errMsg any
+	if x.Error != nil {
+		errType, errMsg = x.Error.Type, x.Error.Message
+	}
+	var progress any
+	if x.Progress != nil {
+		progress = *x.Progress
+	}
+	return []any{x.WorkspaceID, x.ExecutionID, x.AgentID, string(x.Status),
+		nanos(x.SeenAt), nanos(x.QueuedAt), nanos(x.StartedAt), nanos(x.FinishedAt),
+		x.WorkerID, x.Trigger, progress, nanos(x.ProgressAt), errType, errMsg, x.Credits, x.Tokens,
+		x.SortAt().UnixNano(), now.Unix()}
 }
 
 func (t *writeTx) TouchWorkspaces(ids []string, now time.Time) error {
@@ -199,19 +260,31 @@ func (t *writeTx) LoadRollups(keys []rollup.Key) (map[rollup.Key]*rollup.Row, er
 	return out, nil
 }
 
+// rollupChunk rollup rows go in one statement.
+const rollupChunk = 40
+
 func (t *writeTx) SaveRollups(rows map[rollup.Key]*rollup.Row) error {
-	st, err := t.prepare(`INSERT OR REPLACE INTO rollups (` + rollupColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
+	all := make([]*rollup.Row, 0, len(rows))
 	for _, r := range rows {
-		args, err := rollupArgs(r)
+		all = append(all, r)
+	}
+	args := make([]any, 0, rollupChunk*23)
+	for start := 0; start < len(all); start += rollupChunk {
+		chunk := all[start:min(start+rollupChunk, len(all))]
+		st, err := t.multi(`INSERT OR REPLACE INTO rollups (`+rollupColumns+`) VALUES `, 23, len(chunk), ``)
 		if err != nil {
 			return err
 		}
+		args = args[:0]
+		for _, r := range chunk {
+			a, err := rollupArgs(r)
+			if err != nil {
+				return err
+			}
+			args = append(args, a...)
+		}
 		if _, err := st.Exec(args...); err != nil {
-			return fmt.Errorf("save rollup: %w", err)
+			return fmt.Errorf("save rollups: %w", err)
 		}
 	}
 	return t.touchAgents(rows)

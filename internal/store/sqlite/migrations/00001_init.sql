@@ -23,8 +23,8 @@ CREATE TABLE events (
   body         BLOB NOT NULL,
   PRIMARY KEY (workspace_id, event_id)
 ) WITHOUT ROWID;
+-- Drill-down, and retention: events leave with their execution.
 CREATE INDEX events_by_execution ON events (workspace_id, execution_id, ts);
-CREATE INDEX events_by_received ON events (workspace_id, received_at);
 
 CREATE TABLE executions (
   workspace_id  TEXT NOT NULL,
