@@ -179,7 +179,8 @@ func (x *Execution) queueWait() (time.Duration, bool) {
 }
 
 // Update is one accepted event with the execution as it stood after it and
-// what it changed; the live views consume these after each commit.
+// what it changed; the live views consume these after each commit. Event is
+// nil for updates learnt from another node.
 type Update struct {
 	Event     *Event
 	Execution Execution

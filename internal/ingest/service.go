@@ -45,13 +45,23 @@ type Options struct {
 	Pending int
 	// GroupEvents caps the events committed in one transaction.
 	GroupEvents int
-	// CacheRows caps the rollup rows kept in memory.
+	// CacheRows caps the rollup rows kept in memory. Negative disables the
+	// cache: a store that other nodes write too must be read every time.
 	CacheRows int
 	Now       func() time.Time
 	Logger    *slog.Logger
 	// Observe receives the accepted events of each commit, after it is
 	// durable and before any of its batches is answered.
 	Observe func([]execution.Update)
+	// Announce, when set, turns a commit's updates into messages that the
+	// transaction publishes (if its Tx is a Publisher), so other nodes
+	// sharing the store learn of them when it commits.
+	Announce func([]execution.Update) []string
+}
+
+// Publisher is a Tx that can publish messages on commit.
+type Publisher interface {
+	Publish(messages []string) error
 }
 
 // Service validates and commits batches. One goroutine writes; handlers
@@ -86,7 +96,7 @@ func New(store Store, opt Options) *Service {
 	if opt.GroupEvents <= 0 {
 		opt.GroupEvents = 50_000
 	}
-	if opt.CacheRows <= 0 {
+	if opt.CacheRows == 0 {
 		// The rows being written now: a few per agent and tier. Kept
 		// small, since each holds decoded sketches.
 		opt.CacheRows = 20_000
@@ -97,8 +107,10 @@ func New(store Store, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &Service{store: store, opt: opt, cache: rollup.NewCache(opt.CacheRows),
-		reqs: make(chan *request, opt.Pending), done: make(chan struct{})}
+	s := &Service{store: store, opt: opt, reqs: make(chan *request, opt.Pending), done: make(chan struct{})}
+	if opt.CacheRows > 0 {
+		s.cache = rollup.NewCache(opt.CacheRows)
+	}
 	go s.run()
 	return s
 }
@@ -171,7 +183,13 @@ func (s *Service) commit(group []*request) {
 			return err
 		}
 		written, err = s.writeRollups(tx, updates)
-		return err
+		if err != nil {
+			return err
+		}
+		if p, ok := tx.(Publisher); ok && s.opt.Announce != nil && len(updates) > 0 {
+			return p.Publish(s.opt.Announce(updates))
+		}
+		return nil
 	})
 	if err != nil {
 		s.opt.Logger.Error("commit failed", "batches", len(group), "err", err)
@@ -182,7 +200,9 @@ func (s *Service) commit(group []*request) {
 		}
 		return
 	}
-	s.cache.Put(written)
+	if s.cache != nil {
+		s.cache.Put(written)
+	}
 	if s.opt.Observe != nil && len(updates) > 0 {
 		s.opt.Observe(updates)
 	}
@@ -307,7 +327,10 @@ func (s *Service) writeRollups(tx Tx, updates []execution.Update) (map[rollup.Ke
 	if d.Len() == 0 {
 		return nil, nil
 	}
-	base, miss := s.cache.Get(d.Keys())
+	base, miss := map[rollup.Key]*rollup.Row{}, d.Keys()
+	if s.cache != nil {
+		base, miss = s.cache.Get(miss)
+	}
 	if len(miss) > 0 {
 		loaded, err := tx.LoadRollups(miss)
 		if err != nil {
