@@ -25,8 +25,9 @@ import (
 const usage = `usage: shadower <command> [flags]
 
 commands:
-  serve   serve the API on the embedded store (--data) or PostgreSQL (--db)
-  demo    serve a simulated agent platform with a week of history and live traffic
+  serve            serve the API on the embedded store (--data) or PostgreSQL (--db)
+  demo             serve a simulated agent platform with a week of history and live traffic
+  rollups rebuild  recompute the rollups of a range of days from raw rows (--from, --to)
 
 Run 'shadower <command> -h' for its flags.
 `
@@ -50,6 +51,12 @@ func main() {
 		} else if err == nil {
 			err = app.Demo(ctx, cfg, os.Stdout)
 		}
+	case "rollups":
+		if len(args) == 0 || args[0] != "rebuild" {
+			fmt.Fprintf(os.Stderr, "usage: shadower rollups rebuild --from <RFC 3339> --to <RFC 3339> [--data dir | --db url]\n")
+			os.Exit(2)
+		}
+		err = rebuild(ctx, args[1:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -63,8 +70,36 @@ func main() {
 	}
 }
 
+func rebuild(ctx context.Context, args []string) error {
+	var from, to string
+	cfg, err := parseConfigWith("rollups rebuild", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "first day to rebuild (RFC 3339; whole UTC days)")
+		fs.StringVar(&to, "to", "", "end of the range (RFC 3339; rounded up to a whole day)")
+	})
+	if err != nil {
+		return err
+	}
+	f, err := time.Parse(time.RFC3339, from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339, to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	return app.RebuildRollups(ctx, cfg, f, t, os.Stdout)
+}
+
 func parseConfig(cmd string, args []string) (app.Config, error) {
+	return parseConfigWith(cmd, args, nil)
+}
+
+// parseConfigWith parses the common flags and those extra adds.
+func parseConfigWith(cmd string, args []string, extra func(*flag.FlagSet)) (app.Config, error) {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
 	defaultData := "./data"
 	if cmd == "demo" {
 		defaultData = "" // a temporary directory

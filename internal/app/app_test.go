@@ -20,6 +20,7 @@ import (
 
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/rollup"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -436,6 +437,9 @@ func TestEndToEnd(t *testing.T) {
 		checkWindow(t, c, w, ws, "timeframe=7d&agent_id=coder", "coder")
 	}
 	checkRealtime(t, c, w)
+	for _, ws := range []string{"alpha", "beta"} {
+		checkRollupsMatchRaw(t, s, ws, now.Add(-5*24*time.Hour).Truncate(24*time.Hour), now.Add(24*time.Hour).Truncate(24*time.Hour))
+	}
 
 	paths := []string{
 		"/api/v1/metrics/execution?workspace_id=alpha&timeframe=24h",
@@ -507,5 +511,97 @@ func checkGolden(t *testing.T, answers map[string][]byte) {
 		if !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(pretty.Bytes())) {
 			t.Fatalf("%s differs from %s; if the change is intended, rerun with -update", p, file)
 		}
+	}
+}
+
+// checkRollupsMatchRaw recomputes the rollups of every day holding data from
+// the raw rows and compares them with what ingest wrote, row by row.
+func checkRollupsMatchRaw(t *testing.T, s *Server, ws string, from, to time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	db := s.DB()
+	xs, usage, err := db.RawRange(ctx, ws, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := rollup.Recompute(xs, usage, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[rollup.Key]*rollup.Row{}
+	for _, tier := range rollup.Tiers {
+		rows, err := db.RollupRange(ctx, ws, tier, from.Unix(), to.Unix(), nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			got[r.Key] = r
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d rollup rows, recomputation gives %d", ws, len(got), len(want))
+	}
+	for k, w := range want {
+		g := got[k]
+		if g == nil {
+			t.Fatalf("%s: no row %+v", ws, k)
+		}
+		ge, _ := g.ErrorCounts()
+		we, _ := w.ErrorCounts()
+		if g.Started != w.Started || g.Finished() != w.Finished() || g.Failed != w.Failed || g.PeakMinute != w.PeakMinute ||
+			g.Duration.Count != w.Duration.Count || g.QueueWait.Count != w.QueueWait.Count ||
+			g.Duration.Min != w.Duration.Min || g.Duration.Max != w.Duration.Max ||
+			math.Abs(g.Duration.Sum-w.Duration.Sum) > 1e-6*math.Abs(w.Duration.Sum) || len(ge) != len(we) {
+			t.Fatalf("%s %+v:\n got %+v\nwant %+v", ws, k, g, w)
+		}
+		for _, q := range []float64{0.5, 0.99} {
+			gq, _, _ := g.Duration.Quantile(q)
+			wq, _, _ := w.Duration.Quantile(q)
+			if gq != wq {
+				t.Fatalf("%s %+v: p%v %v, recomputed %v", ws, k, q*100, gq, wq)
+			}
+		}
+	}
+}
+
+// TestRebuildRollups erases a day of rollups, sees the answers change, and
+// rebuilds them from raw rows to the exact answers of before.
+func TestRebuildRollups(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	c := client{t: t, base: "http://" + s.Addr()}
+	for _, b := range generate(11).batches {
+		body, _ := json.Marshal(b)
+		if code := c.do("POST", "/api/v1/events", operator, body, nil); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	path := "/api/v1/metrics/execution?workspace_id=alpha&timeframe=7d"
+	before := c.raw(path, operator)
+	day := now.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	if err := s.DB().ReplaceRollups(context.Background(), "alpha", day, day.Add(24*time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(c.raw(path, operator), before) {
+		t.Fatal("erasing a day of rollups changed nothing; the test proves nothing")
+	}
+	stop(t, s)
+
+	var out bytes.Buffer
+	cfg := Config{Data: dir, Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := RebuildRollups(context.Background(), cfg, now.Add(-4*24*time.Hour), now, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "alpha:") || !strings.Contains(out.String(), "beta:") {
+		t.Fatalf("rebuild said %q", out.String())
+	}
+	s = start(t, dir)
+	defer stop(t, s)
+	c.base = "http://" + s.Addr()
+	if after := c.raw(path, operator); !bytes.Equal(after, before) {
+		t.Fatalf("after the rebuild:\n%s\nbefore:\n%s", after, before)
+	}
+	if err := RebuildRollups(context.Background(), cfg, now.Add(-40*24*time.Hour), now, io.Discard); err == nil {
+		t.Fatal("a rebuild older than the raw retention was allowed")
 	}
 }

@@ -52,10 +52,35 @@ func (c *Config) defaults() {
 	}
 }
 
+// store is what the server needs from a database; each store package
+// provides it.
+type store interface {
+	ingest.Store
+	httpapi.Store
+	metrics.Rollups
+	auth.KeyStore
+	LiveExecutions(ctx context.Context, since time.Time) ([]*execution.Execution, error)
+	Expire(ctx context.Context, tierBefore map[rollup.Tier]int64, rawBefore int64) (int64, error)
+	RawRange(ctx context.Context, ws string, from, to time.Time) (map[string]*execution.Execution, []execution.Event, error)
+	ReplaceRollups(ctx context.Context, ws string, from, to time.Time, rows map[rollup.Key]*rollup.Row) error
+	Path() string
+	Close() error
+}
+
+var _ store = (*sqlite.DB)(nil)
+
+// openStore opens the store the configuration names.
+func openStore(ctx context.Context, cfg Config) (store, error) {
+	if cfg.DB != "" {
+		return nil, fmt.Errorf("--db %s: the PostgreSQL store is not available in this build; use the embedded store (--data)", redactURL(cfg.DB))
+	}
+	return sqlite.Open(ctx, cfg.Data)
+}
+
 // Server is a running service.
 type Server struct {
 	cfg      Config
-	db       *sqlite.DB
+	db       store
 	ingest   *ingest.Service
 	live     *realtime.State
 	hub      *live.Hub
@@ -69,10 +94,7 @@ type Server struct {
 // Start opens the store, rebuilds the realtime view and starts serving.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.defaults()
-	if cfg.DB != "" {
-		return nil, fmt.Errorf("--db %s: the PostgreSQL store is not available in this build; use the embedded store (--data)", redactURL(cfg.DB))
-	}
-	db, err := sqlite.Open(ctx, cfg.Data)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // DB is the store the server runs on.
-func (s *Server) DB() *sqlite.DB { return s.db }
+func (s *Server) DB() store { return s.db }
 
 // Shutdown stops taking requests, lets those in flight finish (every batch
 // acknowledged is committed before its answer), then closes the store.

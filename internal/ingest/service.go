@@ -306,13 +306,7 @@ func (s *Service) writeRollups(tx Tx, updates []execution.Update) (map[rollup.Ke
 			d.Start(ws, agent, x.StartedAt)
 		}
 		if c.Finished {
-			errType := ""
-			if x.Error != nil {
-				errType = x.Error.Type
-			} else if x.Status == execution.StatusFailed || x.Status == execution.StatusTimedOut {
-				errType = "unknown"
-			}
-			d.Finish(ws, agent, x.FinishedAt, x.Status, errType)
+			d.Finish(ws, agent, x.FinishedAt, x.Status, rollup.ErrorType(x))
 		}
 		if c.HasDuration {
 			d.Duration(ws, agent, x.FinishedAt, execution.Millis(c.Duration))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/ingest"
 	"github.com/shadower/shadower/internal/rollup"
 )
 
@@ -271,4 +272,105 @@ func scanKey(s scanner) (*auth.Key, error) {
 		k.RevokedAt = &t
 	}
 	return &k, nil
+}
+
+// RawRange returns what rollups of [from, to) are recomputed from: every
+// execution of ws started or finished in the range, and the events in the
+// range that carry credits or tokens (with their executions). It scans the
+// workspace's raw rows: a maintenance read, not a query path.
+func (db *DB) RawRange(ctx context.Context, ws string, from, to time.Time) (map[string]*execution.Execution, []execution.Event, error) {
+	f, t := from.UnixNano(), to.UnixNano()
+	rows, err := db.r.QueryContext(ctx, `SELECT `+execColumns+` FROM executions WHERE workspace_id = ?
+		AND ((started_at >= ? AND started_at < ?) OR (finished_at >= ? AND finished_at < ?))`, ws, f, t, f, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	xs := map[string]*execution.Execution{}
+	for rows.Next() {
+		x, err := scanExecution(rows)
+		if err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		xs[x.ExecutionID] = x
+	}
+	if err := rows.Close(); err != nil {
+		return nil, nil, err
+	}
+	evRows, err := db.r.QueryContext(ctx, `SELECT body FROM events WHERE workspace_id = ? AND ts >= ? AND ts < ?`, ws, f, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	var usage []execution.Event
+	var missing []string
+	for evRows.Next() {
+		var body []byte
+		var ev execution.Event
+		if err := evRows.Scan(&body); err != nil {
+			evRows.Close()
+			return nil, nil, err
+		}
+		if err := json.Unmarshal(body, &ev); err != nil {
+			evRows.Close()
+			return nil, nil, err
+		}
+		if ev.Credits == nil && ev.Tokens == nil {
+			continue
+		}
+		usage = append(usage, ev)
+		if xs[ev.ExecutionID] == nil {
+			missing = append(missing, ev.ExecutionID)
+		}
+	}
+	if err := evRows.Close(); err != nil {
+		return nil, nil, err
+	}
+	more, err := db.ExecutionsByID(ctx, ws, missing)
+	for id, x := range more {
+		xs[id] = x
+	}
+	return xs, usage, err
+}
+
+// ExecutionsByID returns the executions of ws with these ids (those that exist).
+func (db *DB) ExecutionsByID(ctx context.Context, ws string, ids []string) (map[string]*execution.Execution, error) {
+	out := make(map[string]*execution.Execution, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{ws}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT `+execColumns+` FROM executions
+			WHERE workspace_id = ? AND execution_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			x, err := scanExecution(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[x.ExecutionID] = x
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ReplaceRollups replaces, in one transaction, every rollup row of ws whose
+// bucket lies in [from, to) with rows. Ingest must not run meanwhile: its
+// cache would not see the change.
+func (db *DB) ReplaceRollups(ctx context.Context, ws string, from, to time.Time, rows map[rollup.Key]*rollup.Row) error {
+	return db.Write(ctx, func(t ingest.Tx) error {
+		wt := t.(*writeTx)
+		if _, err := wt.tx.ExecContext(ctx, `DELETE FROM rollups WHERE workspace_id = ? AND bucket >= ? AND bucket < ?`,
+			ws, from.Unix(), to.Unix()); err != nil {
+			return err
+		}
+		return wt.SaveRollups(rows)
+	})
 }
