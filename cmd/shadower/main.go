@@ -27,6 +27,8 @@ const usage = `usage: shadower <command> [flags]
 commands:
   serve            serve the API on the embedded store (--data) or PostgreSQL (--db)
   demo             serve a simulated agent platform with a week of history and live traffic
+  migrate          bring the store's schema up to date (--data or --db); with --from <dir>
+                   --to <postgres://... | dir>, copy an embedded store's data into another store
   rollups rebuild  recompute the rollups of a range of days from raw rows (--from, --to)
 
 Run 'shadower <command> -h' for its flags.
@@ -51,6 +53,8 @@ func main() {
 		} else if err == nil {
 			err = app.Demo(ctx, cfg, os.Stdout)
 		}
+	case "migrate":
+		err = migrate(ctx, args)
 	case "rollups":
 		if len(args) == 0 || args[0] != "rebuild" {
 			fmt.Fprintf(os.Stderr, "usage: shadower rollups rebuild --from <RFC 3339> --to <RFC 3339> [--data dir | --db url]\n")
@@ -88,6 +92,28 @@ func rebuild(ctx context.Context, args []string) error {
 		return fmt.Errorf("--to: %w", err)
 	}
 	return app.RebuildRollups(ctx, cfg, f, t, os.Stdout)
+}
+
+func migrate(ctx context.Context, args []string) error {
+	var from, to string
+	cfg, err := parseConfigWith("migrate", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "an embedded store's directory to copy from")
+		fs.StringVar(&to, "to", "", "where to copy it: a postgres:// URL or a directory")
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case from == "" && to == "":
+		return app.MigrateSchema(ctx, cfg)
+	case from == "" || to == "":
+		return fmt.Errorf("--from and --to go together")
+	}
+	cfg.DB, cfg.Data = "", to
+	if strings.HasPrefix(to, "postgres://") || strings.HasPrefix(to, "postgresql://") {
+		cfg.DB, cfg.Data = to, ""
+	}
+	return app.Migrate(ctx, from, cfg, os.Stdout)
 }
 
 func parseConfig(cmd string, args []string) (app.Config, error) {

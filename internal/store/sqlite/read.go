@@ -374,3 +374,51 @@ func (db *DB) ReplaceRollups(ctx context.Context, ws string, from, to time.Time,
 		return wt.SaveRollups(rows)
 	})
 }
+
+// EventsPage returns up to limit stored events of ws after event id after,
+// in id order: for copying a store out.
+func (db *DB) EventsPage(ctx context.Context, ws, after string, limit int) ([]execution.StoredEvent, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT body, received_at FROM events WHERE workspace_id = ? AND event_id > ?
+		ORDER BY event_id LIMIT ?`, ws, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []execution.StoredEvent
+	for rows.Next() {
+		var (
+			body []byte
+			recv int64
+			ev   execution.StoredEvent
+		)
+		if err := rows.Scan(&body, &recv); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(body, &ev.Event); err != nil {
+			return nil, err
+		}
+		ev.ReceivedAt = time.Unix(recv, 0).UTC()
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// ExecutionsPage returns up to limit executions of ws after execution id
+// after, in id order: for copying a store out.
+func (db *DB) ExecutionsPage(ctx context.Context, ws, after string, limit int) ([]*execution.Execution, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+execColumns+` FROM executions WHERE workspace_id = ? AND execution_id > ?
+		ORDER BY execution_id LIMIT ?`, ws, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*execution.Execution
+	for rows.Next() {
+		x, err := scanExecution(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,4 @@
+package postgres
+
+// Redact exposes redact to the external tests.
+var Redact = redact
