@@ -21,6 +21,7 @@ import (
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/rollup"
+	"github.com/shadower/shadower/internal/store/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -35,12 +36,36 @@ func start(t *testing.T, dir string) *Server {
 	return startLogging(t, dir, io.Discard)
 }
 
+// onPostgres runs the suite on PostgreSQL instead of the embedded store:
+// SHADOWER_TEST_STORE=postgres (the test script runs it both ways).
+var onPostgres = os.Getenv("SHADOWER_TEST_STORE") == "postgres"
+
+// pgFor maps a test's data directory to its database, so a restart on the
+// same directory finds the same data.
+var pgFor = map[string]string{}
+
+// storeConfig points cfg at dir's store: the directory itself, or a fresh
+// PostgreSQL database standing for it.
+func storeConfig(t *testing.T, cfg *Config, dir string) {
+	t.Helper()
+	if !onPostgres {
+		cfg.Data = dir
+		return
+	}
+	if pgFor[dir] == "" {
+		pgFor[dir] = pgtest.FreshDSN(t)
+	}
+	cfg.DB = pgFor[dir]
+}
+
 func startLogging(t *testing.T, dir string, logs io.Writer) *Server {
 	t.Helper()
-	s, err := Start(context.Background(), Config{
-		Addr: "127.0.0.1:0", Data: dir, AdminKey: operator, Now: func() time.Time { return now },
+	cfg := Config{
+		Addr: "127.0.0.1:0", AdminKey: operator, Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	storeConfig(t, &cfg, dir)
+	s, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +613,8 @@ func TestRebuildRollups(t *testing.T) {
 	stop(t, s)
 
 	var out bytes.Buffer
-	cfg := Config{Data: dir, Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := Config{Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	storeConfig(t, &cfg, dir)
 	if err := RebuildRollups(context.Background(), cfg, now.Add(-4*24*time.Hour), now, &out); err != nil {
 		t.Fatal(err)
 	}

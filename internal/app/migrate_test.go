@@ -16,7 +16,12 @@ import (
 // names, and checks that every answer is the same byte for byte.
 func migrateAndCompare(t *testing.T, dst Config) {
 	src := t.TempDir()
-	s := start(t, src)
+	// The source is always an embedded store.
+	s, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", Data: src, AdminKey: operator,
+		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := client{t: t, base: "http://" + s.Addr()}
 	for _, b := range generate(5).batches {
 		body, _ := json.Marshal(b)
@@ -72,6 +77,10 @@ func migrateAndCompare(t *testing.T, dst Config) {
 	}
 }
 
-func TestMigrateEmbedded(t *testing.T) {
-	migrateAndCompare(t, Config{Data: t.TempDir()})
+// TestMigrate copies an embedded store into the store under test: another
+// directory, or a fresh PostgreSQL database.
+func TestMigrate(t *testing.T) {
+	var cfg Config
+	storeConfig(t, &cfg, t.TempDir())
+	migrateAndCompare(t, cfg)
 }

@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +23,8 @@ import (
 	"github.com/shadower/shadower/internal/metrics"
 	"github.com/shadower/shadower/internal/realtime"
 	"github.com/shadower/shadower/internal/rollup"
+	"github.com/shadower/shadower/internal/peer"
+	"github.com/shadower/shadower/internal/store/postgres"
 	"github.com/shadower/shadower/internal/store/sqlite"
 	"github.com/shadower/shadower/web"
 )
@@ -67,12 +71,18 @@ type store interface {
 	Close() error
 }
 
-var _ store = (*sqlite.DB)(nil)
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
 
 // openStore opens the store the configuration names.
 func openStore(ctx context.Context, cfg Config) (store, error) {
 	if cfg.DB != "" {
-		return nil, fmt.Errorf("--db %s: the PostgreSQL store is not available in this build; use the embedded store (--data)", redactURL(cfg.DB))
+		if !strings.HasPrefix(cfg.DB, "postgres://") && !strings.HasPrefix(cfg.DB, "postgresql://") {
+			return nil, fmt.Errorf("--db %s: only postgres:// URLs are supported", redactURL(cfg.DB))
+		}
+		return postgres.Open(ctx, cfg.DB)
 	}
 	return sqlite.Open(ctx, cfg.Data)
 }
@@ -87,6 +97,8 @@ type Server struct {
 	http     *http.Server
 	ln       net.Listener
 	draining atomic.Bool
+	// stopListening ends the subscription to other nodes' updates.
+	stopListening context.CancelFunc
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -100,18 +112,37 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, db: db, stop: make(chan struct{}), done: make(chan struct{})}
 	s.live = realtime.New(cfg.MaxRunTime, cfg.Now)
-	recent, err := db.LiveExecutions(ctx, cfg.Now().Add(-2*time.Minute))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("rebuild realtime view: %w", err)
-	}
-	s.live.Load(recent)
 	s.hub = live.NewHub(s.live, cfg.Logger)
 	observe := func(u []execution.Update) {
 		s.live.Observe(u) // first, so the hub's snapshots include the commit
 		s.hub.Observe(u)
 	}
-	s.ingest = ingest.New(db, ingest.Options{Now: cfg.Now, Logger: cfg.Logger, Observe: observe})
+	opts := ingest.Options{Now: cfg.Now, Logger: cfg.Logger, Observe: observe}
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	s.stopListening = stopListening
+	if pg, ok := db.(*postgres.DB); ok {
+		// Other nodes may share the database: no rollup cache, and every
+		// commit tells the others what changed, as they tell us.
+		node := newNodeID()
+		opts.CacheRows = -1
+		opts.Announce = func(u []execution.Update) []string { return peer.Encode(node, u) }
+		recv := &peer.Receiver{Node: node, Store: pg, Observe: observe}
+		go postgres.ListenUpdates(listenCtx, cfg.DB, func(msg string) {
+			if err := recv.Receive(listenCtx, msg); err != nil && listenCtx.Err() == nil {
+				cfg.Logger.Error("apply another node's update", "err", err)
+			}
+		})
+	}
+	// Listen first, then load: nothing committed meanwhile is missed.
+	recent, err := db.LiveExecutions(ctx, cfg.Now().Add(-2*time.Minute))
+	if err != nil {
+		stopListening()
+		s.hub.Close()
+		db.Close()
+		return nil, fmt.Errorf("rebuild realtime view: %w", err)
+	}
+	s.live.Load(recent)
+	s.ingest = ingest.New(db, opts)
 
 	api := &httpapi.API{
 		Ingest: s.ingest, Store: db, Realtime: s.live,
@@ -153,6 +184,7 @@ func (s *Server) DB() store { return s.db }
 // acknowledged is committed before its answer), then closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.stopListening()
 	s.hub.Close() // WebSockets are hijacked: Shutdown would not close them
 	err := s.http.Shutdown(ctx)
 	close(s.stop)
@@ -205,6 +237,13 @@ func Run(ctx context.Context, cfg Config) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// newNodeID names this process among the nodes sharing a database.
+func newNodeID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func redactURL(u string) string {

@@ -3,7 +3,10 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,5 +199,46 @@ func TestPartitions(t *testing.T) {
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestConcurrentExpire runs retention on two nodes at once: each row is
+// counted by one of them and neither fails.
+func TestConcurrentExpire(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshDSN(t)
+	dbs := []*postgres.DB{open(t, dsn), open(t, dsn)}
+	d0 := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	want := 0
+	for day := range 5 {
+		at := d0.Add(time.Duration(day) * 24 * time.Hour)
+		var evs []*execution.Event
+		for i := range 40 {
+			evs = append(evs, ev(fmt.Sprintf("x-%d-%d", day, i), fmt.Sprintf("e-%d-%d", day, i), execution.Queued, at))
+		}
+		write(t, dbs[0], at, evs...)
+		want += 80 // an execution and its event
+	}
+	keep := d0.Add(10 * 24 * time.Hour)
+	write(t, dbs[0], keep, ev("x-keep", "e-keep", execution.Queued, keep))
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for _, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := db.Expire(ctx, nil, d0.Add(6*24*time.Hour).Unix())
+			if err != nil {
+				t.Errorf("Expire: %v", err)
+			}
+			total.Add(n)
+		}()
+	}
+	wg.Wait()
+	if total.Load() != int64(want) {
+		t.Errorf("the two Expires deleted %d rows in all, want %d", total.Load(), want)
+	}
+	if n := count(t, dbs[1], `SELECT count(*) FROM execution_logs`); n != 1 {
+		t.Errorf("%d log rows left, want 1", n)
 	}
 }

@@ -77,14 +77,32 @@ func partitionCreated(err error) bool {
 // ensureParts creates, outside any write transaction, the partitions of
 // the day of now and of the next day, so the day boundary never makes a
 // write transaction take the event log's exclusive lock. Failures are left
-// to the write, which creates what it needs itself.
+// to the write, which creates what it needs itself; after one, the next
+// try waits a while, so a busy event log does not slow every write.
 func (db *DB) ensureParts(ctx context.Context, now time.Time) {
 	today := dayOf(now)
 	for _, d := range []time.Time{today, today.Add(day)} {
 		if db.partKnown(d) {
 			continue
 		}
-		if _, err := db.pool.Exec(ctx, createPartSQL(d)); err != nil && !partitionCreated(err) {
+		db.mu.Lock()
+		wait := now.Before(db.partRetry)
+		db.mu.Unlock()
+		if wait {
+			return
+		}
+		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			// Never make ingest queue long behind this DDL's lock.
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '1s'`, pgx.QueryExecModeSimpleProtocol); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, createPartSQL(d), pgx.QueryExecModeSimpleProtocol)
+			return err
+		})
+		if err != nil && !partitionCreated(err) {
+			db.mu.Lock()
+			db.partRetry = now.Add(10 * time.Second)
+			db.mu.Unlock()
 			return
 		}
 		db.setPartKnown(d)
@@ -105,17 +123,18 @@ func (t *tx) ensurePart(receivedAt time.Time) error {
 			return nil
 		}
 	}
-	if _, err := t.tx.Exec(t.ctx, `SAVEPOINT shadower_partition`); err != nil {
+	simple := pgx.QueryExecModeSimpleProtocol // DDL: nothing worth a prepared statement
+	if _, err := t.tx.Exec(t.ctx, `SAVEPOINT shadower_partition`, simple); err != nil {
 		return err
 	}
-	if _, err := t.tx.Exec(t.ctx, createPartSQL(d)); err != nil {
+	if _, err := t.tx.Exec(t.ctx, createPartSQL(d), simple); err != nil {
 		if !partitionCreated(err) {
 			return fmt.Errorf("create partition %s: %w", partName(d), err)
 		}
-		if _, err := t.tx.Exec(t.ctx, `ROLLBACK TO SAVEPOINT shadower_partition`); err != nil {
+		if _, err := t.tx.Exec(t.ctx, `ROLLBACK TO SAVEPOINT shadower_partition`, simple); err != nil {
 			return err
 		}
-	} else if _, err := t.tx.Exec(t.ctx, `RELEASE SAVEPOINT shadower_partition`); err != nil {
+	} else if _, err := t.tx.Exec(t.ctx, `RELEASE SAVEPOINT shadower_partition`, simple); err != nil {
 		return err
 	}
 	t.newParts = append(t.newParts, d)

@@ -5,10 +5,15 @@
 // Several nodes may write at once. Event ids are claimed with INSERT ... ON
 // CONFLICT DO NOTHING, so an event sent to two nodes is counted once; the
 // executions and rollup rows a transaction reads before changing them are
-// locked first (transaction-scoped advisory locks, executions before
-// rollups, each set in one sorted order), so no update is lost. The raw
-// event log is partitioned by UTC day of receipt; retention drops whole
-// days.
+// locked first with transaction-scoped advisory locks, executions before
+// rollups, each class in one sorted order (locks.go), so no update is
+// lost. Commits announce what changed with NOTIFY (Notify, ListenUpdates).
+//
+// The raw event log is partitioned by UTC day of receipt, each day's
+// partition created ahead by the writer; retention drops whole days
+// (Expire). Execution times are stored to the nanosecond in *_ns bigint
+// columns, with timestamptz twins for psql; the views execution_queue,
+// v_current_executions and v_execution_latency_distribution read them.
 package postgres
 
 import (
@@ -20,6 +25,7 @@ import (
 	"net/url"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -35,8 +41,9 @@ type DB struct {
 	pool *pgxpool.Pool
 	dsn  string
 
-	mu    sync.Mutex
-	parts map[int64]bool // day partitions of execution_logs known to exist (by Unix day start)
+	mu        sync.Mutex
+	parts     map[int64]bool // day partitions of execution_logs known to exist (by Unix day start)
+	partRetry time.Time      // no creation ahead of writes before then (one just failed)
 }
 
 // Open connects to the database dsn names (a URL or key=value string, as

@@ -61,9 +61,9 @@ func freshDSN(tb testing.TB) string {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			tb.Fatalf("PostgreSQL is unreachable at %s (set SHADOWER_TEST_PG): %v", admin, err)
+			tb.Fatalf("PostgreSQL is unreachable at %s (set SHADOWER_TEST_PG): %v", postgres.Redact(admin), err)
 		}
-		tb.Skipf("PostgreSQL is unreachable at %s (set SHADOWER_TEST_PG; with CI set this fails): %v", admin, err)
+		tb.Skipf("PostgreSQL is unreachable at %s (set SHADOWER_TEST_PG; with CI set this fails): %v", postgres.Redact(admin), err)
 	}
 	defer conn.Close(ctx)
 	var b [6]byte

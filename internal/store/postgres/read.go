@@ -177,6 +177,13 @@ func (db *DB) ExecutionsByID(ctx context.Context, ws string, ids []string) (map[
 	return out, err
 }
 
+// ExecutionsPage returns up to limit executions of ws after execution id
+// after, in id order: for copying a store out.
+func (db *DB) ExecutionsPage(ctx context.Context, ws, after string, limit int) ([]*execution.Execution, error) {
+	return db.queryExecutions(ctx, `SELECT `+execColumns+` FROM executions WHERE workspace_id = $1 AND execution_id > $2
+		ORDER BY execution_id LIMIT $3`, ws, after, limit)
+}
+
 // RawRange returns what rollups of [from, to) are recomputed from: every
 // execution of ws started or finished in the range, and the events in the
 // range that carry credits or tokens (with their executions). It scans the

@@ -20,9 +20,17 @@ const deleteChunk = 5000
 const expireChunk = lockThreshold
 
 // dropLockTimeout bounds how long dropping a partition waits for the event
-// log's exclusive lock, so ingest never queues behind retention for long;
-// a partition that cannot be dropped now is dropped by the next Expire.
-const dropLockTimeout = "3s"
+// log's exclusive lock (ingest and reads queue behind it meanwhile); it is
+// tried a few times, and a partition that cannot be dropped now is dropped
+// by the next Expire.
+const dropLockTimeout = "500ms"
+
+// dropLock serialises the partition drops of all nodes.
+const dropLock int64 = 0x5368616457_0003
+
+// simple runs maintenance statements unprepared: their tables' names vary,
+// and a temporary table is new each time.
+const simple = pgx.QueryExecModeSimpleProtocol
 
 // Expire deletes what is past retention and returns the rows it deleted:
 //
@@ -33,8 +41,11 @@ const dropLockTimeout = "3s"
 //   - the event log's day partitions that end at or before rawBefore, as a
 //     whole (DROP TABLE). Events of executions still kept are first moved to
 //     the default partition, so an execution keeps all its events whenever
-//     they arrived; rows of the default partition received before that day
-//     whose execution is gone are deleted too.
+//     they arrived (this costs a copy of those rows only: executions alive
+//     across the cutoff); rows of the default partition received before
+//     that day whose execution is gone are deleted too. Events without an
+//     execution row (never saved) go with their day, which the embedded
+//     store, deleting by execution, would keep.
 //
 // An event leaves execution_event_ids with its log row (it is new again if
 // sent again). The count is rollup rows + executions + event log rows gone
@@ -235,12 +246,16 @@ func (db *DB) dropPartition(ctx context.Context, d time.Time) (int64, error) {
 	name := pgx.Identifier{partName(d)}.Sanitize()
 	if _, err := db.pool.Exec(ctx, `DELETE FROM execution_event_ids e USING `+name+` p
 		WHERE e.workspace_id = p.workspace_id AND e.event_id = p.event_id AND e.received_at = p.received_at
-		  AND NOT `+survivor); err != nil {
+		  AND NOT `+survivor, simple); err != nil {
+		if isUndefinedTable(err) { // another node's Expire dropped it
+			db.forgetPart(d)
+			return 0, nil
+		}
 		return 0, err
 	}
 	var dropped int64
 	var err error
-	for attempt := range 3 {
+	for attempt := range 5 {
 		dropped, err = db.dropPartitionOnce(ctx, name)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || (pe.Code != "55P03" && pe.Code != "40P01") { // lock_not_available, deadlock_detected
@@ -252,6 +267,9 @@ func (db *DB) dropPartition(ctx context.Context, d time.Time) (int64, error) {
 		case <-time.After(time.Duration(attempt+1) * time.Second):
 		}
 	}
+	if isUndefinedTable(err) {
+		dropped, err = 0, nil
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -259,32 +277,41 @@ func (db *DB) dropPartition(ctx context.Context, d time.Time) (int64, error) {
 	return dropped, nil
 }
 
+func isUndefinedTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
+}
+
 func (db *DB) dropPartitionOnce(ctx context.Context, name string) (int64, error) {
 	var dropped int64
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+dropLockTimeout+`'`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+dropLockTimeout+`'`, simple); err != nil {
+			return err
+		}
+		// One node drops at a time (two would deadlock on the upgrade below).
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, dropLock); err != nil {
 			return err
 		}
 		// No writes into the partition from here on (readers go on).
-		if _, err := tx.Exec(ctx, `LOCK TABLE `+name+` IN SHARE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE `+name+` IN SHARE MODE`, simple); err != nil {
 			return err
 		}
 		var all int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+name).Scan(&all); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+name, simple).Scan(&all); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `CREATE TEMP TABLE shadower_kept ON COMMIT DROP AS
 			SELECT p.* FROM `+name+` p WHERE EXISTS (SELECT 1 FROM execution_event_ids e
-				WHERE e.workspace_id = p.workspace_id AND e.event_id = p.event_id AND e.received_at = p.received_at)`)
+				WHERE e.workspace_id = p.workspace_id AND e.event_id = p.event_id AND e.received_at = p.received_at)`, simple)
 		if err != nil {
 			return err
 		}
 		kept := tag.RowsAffected()
-		if _, err := tx.Exec(ctx, `DROP TABLE `+name); err != nil {
+		if _, err := tx.Exec(ctx, `DROP TABLE `+name, simple); err != nil {
 			return err
 		}
 		if kept > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO execution_logs SELECT * FROM shadower_kept`); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO execution_logs SELECT * FROM shadower_kept`, simple); err != nil {
 				return err
 			}
 		}

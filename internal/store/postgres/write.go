@@ -3,12 +3,15 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/ingest"
@@ -32,8 +35,32 @@ const MaxPayload = 7999
 // returns nil. The payloads given to the transaction's Notify are sent on
 // Channel inside the transaction, after fn's writes: other nodes receive
 // them when, and only if, it commits.
+//
+// When PostgreSQL aborts the transaction to break a deadlock with another
+// node's (two nodes claiming the same event ids in different orders, see
+// locks.go), Write runs fn again in a new transaction, up to writeAttempts
+// times in all: fn must be safe to run again after a failed attempt, as
+// the ingest writer's is (it rebuilds its results from scratch).
 func (db *DB) Write(ctx context.Context, fn func(ingest.Tx) error) error {
 	db.ensureParts(ctx, time.Now())
+	for attempt := 1; ; attempt++ {
+		err := db.write(ctx, fn)
+		var pe *pgconn.PgError
+		if err == nil || attempt == writeAttempts || !errors.As(err, &pe) || pe.Code != "40P01" {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*(5+rand.IntN(20))) * time.Millisecond):
+		}
+	}
+}
+
+// writeAttempts bounds the runs of a Write's fn (see Write).
+const writeAttempts = 4
+
+func (db *DB) write(ctx context.Context, fn func(ingest.Tx) error) error {
 	ptx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return err
