@@ -21,9 +21,9 @@ import (
 	"github.com/shadower/shadower/internal/ingest"
 	"github.com/shadower/shadower/internal/live"
 	"github.com/shadower/shadower/internal/metrics"
+	"github.com/shadower/shadower/internal/peer"
 	"github.com/shadower/shadower/internal/realtime"
 	"github.com/shadower/shadower/internal/rollup"
-	"github.com/shadower/shadower/internal/peer"
 	"github.com/shadower/shadower/internal/store/postgres"
 	"github.com/shadower/shadower/internal/store/sqlite"
 	"github.com/shadower/shadower/web"
@@ -99,8 +99,8 @@ type Server struct {
 	draining atomic.Bool
 	// stopListening ends the subscription to other nodes' updates.
 	stopListening context.CancelFunc
-	stop     chan struct{}
-	done     chan struct{}
+	stop          chan struct{}
+	done          chan struct{}
 }
 
 // Start opens the store, rebuilds the realtime view and starts serving.
