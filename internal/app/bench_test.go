@@ -28,6 +28,7 @@ import (
 
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/store/pgtest"
 )
 
 const benchOperator = auth.Secret("bench-operator-key")
@@ -45,10 +46,16 @@ func benchStart(b *testing.B, dir string, clock func() time.Time) *Server {
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	s, err := Start(context.Background(), Config{
+	cfg := Config{
 		Addr: "127.0.0.1:0", Data: dir, AdminKey: benchOperator, Now: clock,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	// SHADOWER_BENCH_STORE=postgres runs the benchmarks on a fresh
+	// PostgreSQL database (SHADOWER_TEST_PG names the server).
+	if os.Getenv("SHADOWER_BENCH_STORE") == "postgres" {
+		cfg.Data, cfg.DB = "", pgtest.FreshDSN(b)
+	}
+	s, err := Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
