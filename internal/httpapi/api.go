@@ -133,15 +133,24 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	var agents []string
-	for _, ag := range r.URL.Query()["agent_id"] {
-		if !execution.ValidID(ag) {
-			return execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
-		}
-		agents = append(agents, ag)
+	agents, err := agentParams(r)
+	if err != nil {
+		return err
 	}
 	a.Live.Serve(w, r, ws, agents)
 	return nil
+}
+
+// agentParams reads the repeatable agent_id parameter.
+func agentParams(r *http.Request) ([]string, error) {
+	var agents []string
+	for _, ag := range r.URL.Query()["agent_id"] {
+		if !execution.ValidID(ag) {
+			return nil, execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
+		}
+		agents = append(agents, ag)
+	}
+	return agents, nil
 }
 
 // dashboard serves the built dashboard; paths that are not files get

@@ -104,12 +104,9 @@ func (a *API) getRealtime(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	var agents []string
-	for _, ag := range r.URL.Query()["agent_id"] {
-		if !execution.ValidID(ag) {
-			return execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
-		}
-		agents = append(agents, ag)
+	agents, err := agentParams(r)
+	if err != nil {
+		return err
 	}
 	return answer(w, a.Realtime.Snapshot(ws, agents), nil)
 }
@@ -229,13 +226,8 @@ func (a *API) listExecutions(w http.ResponseWriter, r *http.Request, p auth.Prin
 			return err
 		}
 		f.From, f.To, f.AgentIDs = win.From, win.To, win.Agents
-	} else {
-		for _, ag := range q["agent_id"] {
-			if !execution.ValidID(ag) {
-				return execution.ParamError("agent_id", "must be 1-128 characters of [A-Za-z0-9._:@/-]")
-			}
-			f.AgentIDs = append(f.AgentIDs, ag)
-		}
+	} else if f.AgentIDs, err = agentParams(r); err != nil {
+		return err
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

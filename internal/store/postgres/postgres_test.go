@@ -2,19 +2,14 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/ingest"
 	"github.com/shadower/shadower/internal/rollup"
+	"github.com/shadower/shadower/internal/store/pgtest"
 	"github.com/shadower/shadower/internal/store/postgres"
 	"github.com/shadower/shadower/internal/store/storetest"
 )
@@ -30,63 +25,8 @@ var _ interface {
 	Close() error
 } = (*postgres.DB)(nil)
 
-const defaultAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
-// adminDSN is the database the tests create their databases from.
-func adminDSN() string {
-	if s := os.Getenv("SHADOWER_TEST_PG"); s != "" {
-		return s
-	}
-	return defaultAdminDSN
-}
-
-// withDatabase returns dsn naming database name instead.
-func withDatabase(tb testing.TB, dsn, name string) string {
-	tb.Helper()
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		u.Path = "/" + name
-		return u.String()
-	}
-	return dsn + " dbname=" + name
-}
-
-// freshDSN creates an empty database for tb, dropped when tb ends, and
-// returns its connection string. Without a reachable server the test
-// fails when CI is set and is skipped otherwise.
-func freshDSN(tb testing.TB) string {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	admin := adminDSN()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("PostgreSQL is unreachable at %s (set SHADOWER_TEST_PG): %v", postgres.Redact(admin), err)
-		}
-		tb.Skipf("PostgreSQL is unreachable at %s (set SHADOWER_TEST_PG; with CI set this fails): %v", postgres.Redact(admin), err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "shadower_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	return withDatabase(tb, admin, name)
-}
+// freshDSN is an empty database for tb, dropped when tb ends.
+func freshDSN(tb testing.TB) string { return pgtest.FreshDSN(tb) }
 
 func open(tb testing.TB, dsn string) *postgres.DB {
 	tb.Helper()

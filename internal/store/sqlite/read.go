@@ -90,20 +90,7 @@ func (db *DB) Executions(ctx context.Context, f execution.ListFilter) ([]*execut
 	}
 	q += ` ORDER BY sort_at DESC, execution_id DESC LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*execution.Execution
-	for rows.Next() {
-		x, err := scanExecution(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return queryExecutions(ctx, db.r, q, args...)
 }
 
 // Execution returns one execution and its events in time order.
@@ -334,31 +321,7 @@ func (db *DB) RawRange(ctx context.Context, ws string, from, to time.Time) (map[
 
 // ExecutionsByID returns the executions of ws with these ids (those that exist).
 func (db *DB) ExecutionsByID(ctx context.Context, ws string, ids []string) (map[string]*execution.Execution, error) {
-	out := make(map[string]*execution.Execution, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := []any{ws}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		rows, err := db.r.QueryContext(ctx, `SELECT `+execColumns+` FROM executions
-			WHERE workspace_id = ? AND execution_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			x, err := scanExecution(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[x.ExecutionID] = x
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return executionsByID(ctx, db.r, ws, ids)
 }
 
 // ReplaceRollups replaces, in one transaction, every rollup row of ws whose
@@ -406,8 +369,17 @@ func (db *DB) EventsPage(ctx context.Context, ws, after string, limit int) ([]ex
 // ExecutionsPage returns up to limit executions of ws after execution id
 // after, in id order: for copying a store out.
 func (db *DB) ExecutionsPage(ctx context.Context, ws, after string, limit int) ([]*execution.Execution, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+execColumns+` FROM executions WHERE workspace_id = ? AND execution_id > ?
+	return queryExecutions(ctx, db.r, `SELECT `+execColumns+` FROM executions WHERE workspace_id = ? AND execution_id > ?
 		ORDER BY execution_id LIMIT ?`, ws, after, limit)
+}
+
+// querier is a connection pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryExecutions(ctx context.Context, db querier, q string, args ...any) ([]*execution.Execution, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -421,4 +393,26 @@ func (db *DB) ExecutionsPage(ctx context.Context, ws, after string, limit int) (
 		out = append(out, x)
 	}
 	return out, rows.Err()
+}
+
+// executionsByID reads executions by id, 500 at a time.
+func executionsByID(ctx context.Context, db querier, ws string, ids []string) (map[string]*execution.Execution, error) {
+	out := make(map[string]*execution.Execution, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, ws)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		xs, err := queryExecutions(ctx, db, `SELECT `+execColumns+` FROM executions
+			WHERE workspace_id = ? AND execution_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			out[x.ExecutionID] = x
+		}
+	}
+	return out, nil
 }

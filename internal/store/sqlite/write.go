@@ -137,32 +137,7 @@ const execColumns = `workspace_id, execution_id, agent_id, status, seen_at, queu
 	worker_id, trigger, progress, progress_at, error_type, error_message, credits, tokens`
 
 func (t *writeTx) LoadExecutions(ws string, ids []string) (map[string]*execution.Execution, error) {
-	out := make(map[string]*execution.Execution, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, ws)
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT `+execColumns+` FROM executions
-			WHERE workspace_id = ? AND execution_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			x, err := scanExecution(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[x.ExecutionID] = x
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return executionsByID(t.ctx, t.tx, ws, ids)
 }
 
 // execChunk executions go in one statement.
