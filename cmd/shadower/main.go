@@ -136,6 +136,8 @@ func parseConfigWith(cmd string, args []string, extra func(*flag.FlagSet)) (app.
 	maxRun := fs.Duration("max-run-time", 24*time.Hour, "an unfinished execution older than this is reported as stale")
 	retention := fs.Duration("retention", 30*24*time.Hour, "how long raw events and executions are kept")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	rate := fs.Float64("workspace-rate", 50_000, "each workspace's ingest limit in events per second (0: none)")
+	burst := fs.Float64("workspace-burst", 100_000, "the events a workspace may send at once above its rate")
 	// SHADOWER_<FLAG> sets a flag's default; the command line wins.
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "SHADOWER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -155,6 +157,7 @@ func parseConfigWith(cmd string, args []string, extra func(*flag.FlagSet)) (app.
 	slog.SetDefault(logger)
 	return app.Config{
 		Addr: *addr, Data: *data, DB: *db, MaxRunTime: *maxRun, Retention: *retention,
+		WorkspaceRate: *rate, WorkspaceBurst: *burst,
 		AdminKey: auth.Secret(os.Getenv("SHADOWER_ADMIN_KEY")), Logger: logger,
 	}, nil
 }

@@ -37,6 +37,10 @@ type Config struct {
 	AdminKey   auth.Secret
 	MaxRunTime time.Duration
 	Retention  time.Duration // raw events and executions
+	// WorkspaceRate caps each workspace's ingest in events per second
+	// (bursts of WorkspaceBurst); 0 or less for no limit.
+	WorkspaceRate  float64
+	WorkspaceBurst float64
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -147,7 +151,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	api := &httpapi.API{
 		Ingest: s.ingest, Store: db, Realtime: s.live,
 		Metrics: metrics.NewEngine(db, cfg.Now), Auth: auth.NewAuthenticator(db, cfg.AdminKey),
-		Live: s.hub, Static: web.Files(), Log: cfg.Logger, Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
+		Live: s.hub, Static: web.Files(), Log: cfg.Logger,
+		// Rates are about wall-clock time, whatever clock the server is given.
+		Limit: ingest.NewLimiter(cfg.WorkspaceRate, cfg.WorkspaceBurst, time.Now), Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
 		Ready: func() bool { return !s.draining.Load() },
 	}
 	s.ln, err = net.Listen("tcp", cfg.Addr)

@@ -3,6 +3,7 @@ package execution
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in the HTTP layer.
@@ -34,6 +35,8 @@ type Error struct {
 	Details []Detail
 	// Where names the parameter or body part at fault, when there is one.
 	Where string
+	// RetryAfter tells a client refused for load when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -50,7 +50,9 @@ type API struct {
 	Realtime Realtime
 	Metrics  *metrics.Engine
 	Auth     *auth.Authenticator
-	Live     Live
+	// Limit caps each workspace's ingest rate; nil for none.
+	Limit *ingest.Limiter
+	Live  Live
 	// Static holds the dashboard's built files, served at /.
 	Static     fs.FS
 	Log        *slog.Logger

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/shadower/shadower/internal/execution"
 )
@@ -46,7 +48,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+		secs := max(1, int64(math.Ceil(e.RetryAfter.Seconds())))
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	writeJSON(w, status, errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Where: e.Where, Details: e.Details}})
 }

@@ -47,6 +47,14 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 			}
 		}
 	}
+	counts := map[string]int{}
+	for _, ev := range events {
+		counts[ev.WorkspaceID]++
+	}
+	if ok, wait := a.Limit.Allow(counts); !ok {
+		return &execution.Error{Code: execution.EOverloaded, RetryAfter: wait,
+			Message: "this workspace is over its ingest rate; nothing of the batch was stored, retry after the time in Retry-After"}
+	}
 	res, err := a.Ingest.Ingest(r.Context(), events)
 	if err != nil {
 		return err

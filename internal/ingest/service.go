@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shadower/shadower/internal/execution"
@@ -43,6 +44,9 @@ type Options struct {
 	// Pending is how many batches may wait for the writer before new ones
 	// are refused as overloaded.
 	Pending int
+	// MaxQueuedEvents caps the events waiting for the writer, so an
+	// overload is refused (429) instead of growing memory without bound.
+	MaxQueuedEvents int
 	// GroupEvents caps the events committed in one transaction.
 	GroupEvents int
 	// CacheRows caps the rollup rows kept in memory. Negative disables the
@@ -74,6 +78,7 @@ type Service struct {
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
+	queued atomic.Int64 // events sent to the writer and not yet committed
 	reqs   chan *request
 	done   chan struct{}
 }
@@ -92,6 +97,9 @@ var ErrOverloaded = &execution.Error{Code: execution.EOverloaded, Message: "the 
 func New(store Store, opt Options) *Service {
 	if opt.Pending <= 0 {
 		opt.Pending = 256
+	}
+	if opt.MaxQueuedEvents <= 0 {
+		opt.MaxQueuedEvents = 100_000
 	}
 	if opt.GroupEvents <= 0 {
 		opt.GroupEvents = 50_000
@@ -123,9 +131,15 @@ func (s *Service) Ingest(ctx context.Context, events []*execution.Event) (Result
 		s.mu.RUnlock()
 		return Result{}, &execution.Error{Code: execution.EUnavailable, Message: "the server is shutting down"}
 	}
+	if s.queued.Add(int64(len(events))) > int64(s.opt.MaxQueuedEvents) {
+		s.queued.Add(-int64(len(events)))
+		s.mu.RUnlock()
+		return Result{}, ErrOverloaded
+	}
 	select {
 	case s.reqs <- r:
 	default:
+		s.queued.Add(-int64(len(events)))
 		s.mu.RUnlock()
 		return Result{}, ErrOverloaded
 	}
@@ -170,6 +184,11 @@ func (s *Service) run() {
 }
 
 func (s *Service) commit(group []*request) {
+	defer func() {
+		for _, r := range group {
+			s.queued.Add(-int64(len(r.events)))
+		}
+	}()
 	now := s.opt.Now()
 	var (
 		updates []execution.Update
