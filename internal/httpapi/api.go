@@ -20,6 +20,9 @@ import (
 // Ingester commits batches of events.
 type Ingester interface {
 	Ingest(ctx context.Context, events []*execution.Event) (ingest.Result, error)
+	// Full reports whether a batch of workspace ws ("" for any) would be
+	// refused for load right now.
+	Full(ws string) bool
 }
 
 // Store is what the handlers read and write directly.

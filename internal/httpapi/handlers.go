@@ -26,6 +26,16 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if r.ContentLength > ingest.MaxBodyBytes {
 		return tooLarge
 	}
+	// Under load, refuse before reading the body: decoding batches only to
+	// refuse them would take the CPU the writer needs.
+	if a.Ingest.Full(p.WorkspaceID) {
+		return ingest.ErrOverloaded
+	}
+	if !p.Operator {
+		if empty, wait := a.Limit.Empty(p.WorkspaceID); empty {
+			return overRate(wait)
+		}
+	}
 	body := http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	ndjson := ct == "application/x-ndjson" || ct == "application/ndjson"
@@ -52,8 +62,7 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 		counts[ev.WorkspaceID]++
 	}
 	if ok, wait := a.Limit.Allow(counts); !ok {
-		return &execution.Error{Code: execution.EOverloaded, RetryAfter: wait,
-			Message: "this workspace is over its ingest rate; nothing of the batch was stored, retry after the time in Retry-After"}
+		return overRate(wait)
 	}
 	res, err := a.Ingest.Ingest(r.Context(), events)
 	if err != nil {
@@ -61,6 +70,11 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+func overRate(wait time.Duration) error {
+	return &execution.Error{Code: execution.EOverloaded, RetryAfter: wait,
+		Message: "this workspace is over its ingest rate; nothing of the batch was stored, retry after the time in Retry-After"}
 }
 
 // isMaxBytes reports whether reading more of body hits the size limit.

@@ -57,6 +57,21 @@ func (l *Limiter) Allow(counts map[string]int) (bool, time.Duration) {
 	return true, 0
 }
 
+// Empty reports whether ws has no tokens left, and how long until it has
+// one: a batch can be refused before its body is read.
+func (l *Limiter) Empty(ws string) (bool, time.Duration) {
+	if l == nil || l.rate <= 0 {
+		return false, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.fill(ws, l.now())
+	if b.tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
 func (l *Limiter) fill(ws string, now time.Time) *bucket {
 	b := l.buckets[ws]
 	if b == nil {

@@ -50,7 +50,7 @@ func TestQueueBound(t *testing.T) {
 	defer func() { close(block); s.Close() }()
 	first := make(chan error, 1)
 	go func() { _, err := s.Ingest(t.Context(), evs(2)); first <- err }()
-	for s.queued.Load() != 2 { // the first batch is with the writer now
+	for !s.queue.full("", 2) { // the first batch is with the writer now
 		time.Sleep(time.Millisecond)
 	}
 	if _, err := s.Ingest(t.Context(), evs(2)); err != ErrOverloaded {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shadower/shadower/internal/execution"
@@ -78,7 +77,7 @@ type Service struct {
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
-	queued atomic.Int64 // events sent to the writer and not yet committed
+	queue  queue // events sent to the writer and not yet committed
 	reqs   chan *request
 	done   chan struct{}
 }
@@ -99,7 +98,7 @@ func New(store Store, opt Options) *Service {
 		opt.Pending = 256
 	}
 	if opt.MaxQueuedEvents <= 0 {
-		opt.MaxQueuedEvents = 100_000
+		opt.MaxQueuedEvents = 50_000
 	}
 	if opt.GroupEvents <= 0 {
 		opt.GroupEvents = 50_000
@@ -131,15 +130,14 @@ func (s *Service) Ingest(ctx context.Context, events []*execution.Event) (Result
 		s.mu.RUnlock()
 		return Result{}, &execution.Error{Code: execution.EUnavailable, Message: "the server is shutting down"}
 	}
-	if s.queued.Add(int64(len(events))) > int64(s.opt.MaxQueuedEvents) {
-		s.queued.Add(-int64(len(events)))
+	if !s.queue.take(events, s.opt.MaxQueuedEvents) {
 		s.mu.RUnlock()
 		return Result{}, ErrOverloaded
 	}
 	select {
 	case s.reqs <- r:
 	default:
-		s.queued.Add(-int64(len(events)))
+		s.queue.release(events)
 		s.mu.RUnlock()
 		return Result{}, ErrOverloaded
 	}
@@ -149,6 +147,11 @@ func (s *Service) Ingest(ctx context.Context, events []*execution.Event) (Result
 	<-r.reply
 	return r.result, r.err
 }
+
+// Full reports whether a batch of workspace ws ("" for a batch of any)
+// would be refused for load now, so a handler can refuse it before spending
+// time decoding it.
+func (s *Service) Full(ws string) bool { return s.queue.full(ws, s.opt.MaxQueuedEvents) }
 
 // Close stops taking batches, commits every batch already queued and waits
 // for the writer to finish.
@@ -186,7 +189,7 @@ func (s *Service) run() {
 func (s *Service) commit(group []*request) {
 	defer func() {
 		for _, r := range group {
-			s.queued.Add(-int64(len(r.events)))
+			s.queue.release(r.events)
 		}
 	}()
 	now := s.opt.Now()
@@ -365,4 +368,55 @@ func deref(p *float64) float64 {
 		return 0
 	}
 	return *p
+}
+
+// queue counts the events waiting for the writer, in all and per
+// workspace. No workspace may hold more than a quarter of the room, so one
+// tenant's flood is refused before it fills the queue for everyone.
+type queue struct {
+	mu    sync.Mutex
+	total int
+	by    map[string]int
+}
+
+func (q *queue) take(events []*execution.Event, max int) bool {
+	counts := map[string]int{}
+	for _, ev := range events {
+		counts[ev.WorkspaceID]++
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.total+len(events) > max {
+		return false
+	}
+	for ws, n := range counts {
+		if q.by[ws]+n > max/4 && q.by[ws] > 0 {
+			return false
+		}
+	}
+	if q.by == nil {
+		q.by = map[string]int{}
+	}
+	q.total += len(events)
+	for ws, n := range counts {
+		q.by[ws] += n
+	}
+	return true
+}
+
+func (q *queue) release(events []*execution.Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.total -= len(events)
+	for _, ev := range events {
+		if q.by[ev.WorkspaceID]--; q.by[ev.WorkspaceID] == 0 {
+			delete(q.by, ev.WorkspaceID)
+		}
+	}
+}
+
+func (q *queue) full(ws string, max int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.total >= max || (ws != "" && q.by[ws] >= max/4)
 }
