@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -148,4 +149,52 @@ func TestProcessLifecycle(t *testing.T) {
 	if got := finished(t, p.addr); got != acked {
 		t.Fatalf("after resending: %d, want %d", got, acked)
 	}
+}
+
+// TestSigtermDuringIngest stops the server while clients are sending:
+// it must exit 0 within 25 s, and everything it acknowledged must be there.
+func TestSigtermDuringIngest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := build(t)
+	data := t.TempDir()
+	p := serve(t, bin, data)
+	var mu sync.Mutex
+	acked := int64(0)
+	var wg sync.WaitGroup
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				code, _ := post(p.addr, batch(500, (c*1000+i)*500))
+				if code == 200 {
+					mu.Lock()
+					acked += 500
+					mu.Unlock()
+				} else if code == 0 {
+					return // the server has gone
+				}
+			}
+		}()
+	}
+	time.Sleep(700 * time.Millisecond)
+	began := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	err := p.cmd.Wait()
+	took := time.Since(began)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
+	}
+	if took > 25*time.Second {
+		t.Fatalf("took %v to stop", took)
+	}
+	p = serve(t, bin, data)
+	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
+	if got := finished(t, p.addr); got < acked {
+		t.Fatalf("%d finished after the restart, but %d were acknowledged", got, acked)
+	}
+	t.Logf("acknowledged %d events before SIGTERM; stopped in %v", acked, took)
 }
