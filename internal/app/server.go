@@ -41,8 +41,8 @@ type Config struct {
 	// (bursts of WorkspaceBurst); 0 or less for no limit.
 	WorkspaceRate  float64
 	WorkspaceBurst float64
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 func (c *Config) defaults() {

@@ -95,8 +95,6 @@ func (a *API) Handler() http.Handler {
 	return mux
 }
 
-type principalKey struct{}
-
 // handlerFunc is a handler that returns its error for the JSON mapping.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 

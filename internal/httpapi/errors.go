@@ -54,9 +54,16 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	writeJSON(w, status, errorBody{Error: errorJSON{Code: e.Code, Message: e.Message, Where: e.Where, Details: e.Details}})
 }
 
+// writeJSON encodes v before the status goes out, so a value that cannot be
+// encoded is a 500, never a 200 with a broken body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{Error: errorJSON{Code: execution.EInternal, Message: "the answer could not be encoded"}})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n'))
 }

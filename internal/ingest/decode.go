@@ -43,18 +43,35 @@ type wireEvent struct {
 // set, optionally gzip-compressed. Every event is validated against now; the
 // batch is returned only when all of it is valid. Errors are *execution.Error.
 func Decode(body io.Reader, gzipped, ndjson bool, now time.Time) ([]*execution.Event, error) {
+	var gz *gzipReader
 	if gzipped {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
 			return nil, &execution.Error{Code: execution.EInvalid, Message: "body is not valid gzip: " + err.Error(), Where: "body"}
 		}
 		defer zr.Close()
-		body = zr
+		gz = &gzipReader{r: zr}
+		body = gz
 	}
 	// Cap what is read after decompression too, so a small gzip bomb
 	// cannot expand beyond the batch limit.
 	lr := &limitedReader{r: body, n: MaxBodyBytes}
 	dec := json.NewDecoder(lr)
+	events, err := decodeEvents(dec, lr, ndjson, now)
+	switch {
+	case err == nil:
+		return events, nil
+	case lr.blank:
+		return nil, &execution.Error{Code: execution.EInvalid, Where: "body",
+			Message: fmt.Sprintf("body has more than %d bytes of whitespace in a row", maxBlank)}
+	case gz != nil && gz.err != nil && gz.err != io.EOF:
+		return nil, &execution.Error{Code: execution.EInvalid, Message: "body is not valid gzip: " + gz.err.Error(), Where: "body"}
+	}
+	return nil, err
+}
+
+// decodeEvents reads the events of a batch through dec.
+func decodeEvents(dec *json.Decoder, lr *limitedReader, ndjson bool, now time.Time) ([]*execution.Event, error) {
 
 	if !ndjson {
 		tok, err := dec.Token()
@@ -176,14 +193,37 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
-// limitedReader reads at most n bytes and remembers whether the source held more.
+// maxBlank caps a run of whitespace: the JSON decoder rescans buffered
+// whitespace each time it reads on, so megabytes of it would cost seconds
+// of CPU for nothing.
+const maxBlank = 64 << 10
+
+// limitedReader reads at most n bytes and remembers whether the source held
+// more, or ran too much whitespace in a row.
 type limitedReader struct {
 	r        io.Reader
 	n        int64
 	exceeded bool
+	run      int // whitespace bytes in a row so far
+	blank    bool
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.read(p)
+	for _, c := range p[:n] {
+		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+			if l.run++; l.run > maxBlank {
+				l.blank = true
+				return 0, errors.New("too much whitespace")
+			}
+		} else {
+			l.run = 0
+		}
+	}
+	return n, err
+}
+
+func (l *limitedReader) read(p []byte) (int, error) {
 	if l.n <= 0 {
 		// Probe one byte to tell "exactly at the limit" from "over it".
 		var b [1]byte
@@ -199,5 +239,20 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
+	return n, err
+}
+
+// gzipReader remembers the decompressor's error, so a corrupt stream is
+// reported as such rather than as the malformed JSON it leaves behind.
+type gzipReader struct {
+	r   io.Reader
+	err error
+}
+
+func (g *gzipReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err != nil && g.err == nil {
+		g.err = err
+	}
 	return n, err
 }

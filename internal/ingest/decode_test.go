@@ -166,6 +166,27 @@ func TestBodies(t *testing.T) {
 	}
 }
 
+// TestHostileBodies: whitespace floods and corrupt gzip streams are named
+// as such, and cheaply.
+func TestHostileBodies(t *testing.T) {
+	blank := "[" + strings.Repeat(" ", 1<<20) + valid + "]"
+	_, err := Decode(strings.NewReader(blank), false, false, now)
+	var e *execution.Error
+	if !errors.As(err, &e) || e.Code != execution.EInvalid || !strings.Contains(e.Message, "whitespace") {
+		t.Fatalf("a megabyte of spaces: %v", err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("[" + valid + "," + valid + "]"))
+	zw.Close()
+	b := gz.Bytes()
+	b[len(b)-5] ^= 0xff // break the checksum
+	_, err = Decode(bytes.NewReader(b), true, false, now)
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "gzip") {
+		t.Fatalf("a corrupt gzip stream: %v", err)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("[")

@@ -20,6 +20,13 @@ const (
 	MinStep = 60
 )
 
+// The range a custom window may lie in: no execution is older than 2000,
+// and far-future years would not even print.
+var (
+	earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latest   = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // Timeframes maps each named timeframe to its length and default step.
 var Timeframes = map[string]struct {
 	Length time.Duration
@@ -76,6 +83,9 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 		}
 		if !from.Before(to) {
 			return w, execution.ParamError("from", "must be before to")
+		}
+		if from.Before(earliest) || to.After(latest) {
+			return w, execution.ParamError("from", "from and to must lie between 2000-01-01 and 3000-01-01")
 		}
 		if to.Sub(from) > MaxWindow {
 			return w, execution.ParamError("from", "a window is at most 400 days")

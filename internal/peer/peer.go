@@ -77,12 +77,13 @@ func Encode(node string, updates []execution.Update) []string {
 func Decode(msg string) (node string, changes []Change, err error) {
 	lines := strings.Split(strings.TrimSuffix(msg, "\n"), "\n")
 	v, node, ok := strings.Cut(lines[0], " ")
-	if !ok || v != version || node == "" {
+	if !ok || v != version || !execution.ValidID(node) {
 		return "", nil, fmt.Errorf("peer message: bad header %q", lines[0])
 	}
 	for _, l := range lines[1:] {
 		f := strings.Split(l, "\t")
-		if len(f) != 3 || !execution.ValidID(f[0]) || !execution.ValidID(f[1]) {
+		if len(f) != 3 || !execution.ValidID(f[0]) || !execution.ValidID(f[1]) ||
+			(f[2] != "-" && f[2] != "S" && f[2] != "F" && f[2] != "SF") {
 			return "", nil, fmt.Errorf("peer message: bad line %q", l)
 		}
 		changes = append(changes, Change{WorkspaceID: f[0], ExecutionID: f[1],

@@ -196,17 +196,6 @@ func weekData(t *testing.T) *collector {
 	return week
 }
 
-func agentByID(t *testing.T, p *Platform, id string) Agent {
-	t.Helper()
-	for _, a := range p.Agents() {
-		if a.ID == id {
-			return a
-		}
-	}
-	t.Fatalf("no agent %s", id)
-	return Agent{}
-}
-
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0
@@ -385,7 +374,6 @@ func TestAgentProfiles(t *testing.T) {
 	}
 	type stats struct {
 		n, failed, cancelled, timedOut int
-		fast, slow                     int // bimodal: runs under and over the geometric mean of the modes
 		durations                      []time.Duration
 		triggers                       map[string]int
 	}
