@@ -20,7 +20,7 @@ import (
 
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
-	"github.com/shadower/shadower/internal/rollup"
+	"github.com/shadower/shadower/internal/rollup/rolluptest"
 	"github.com/shadower/shadower/internal/store/pgtest"
 )
 
@@ -463,7 +463,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	checkRealtime(t, c, w)
 	for _, ws := range []string{"alpha", "beta"} {
-		checkRollupsMatchRaw(t, s, ws, now.Add(-5*24*time.Hour).Truncate(24*time.Hour), now.Add(24*time.Hour).Truncate(24*time.Hour))
+		rolluptest.MatchRaw(t, s.DB(), ws, now.Add(-5*24*time.Hour).Truncate(24*time.Hour), now.Add(24*time.Hour).Truncate(24*time.Hour))
 	}
 
 	paths := []string{
@@ -535,56 +535,6 @@ func checkGolden(t *testing.T, answers map[string][]byte) {
 		}
 		if !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(pretty.Bytes())) {
 			t.Fatalf("%s differs from %s; if the change is intended, rerun with -update", p, file)
-		}
-	}
-}
-
-// checkRollupsMatchRaw recomputes the rollups of every day holding data from
-// the raw rows and compares them with what ingest wrote, row by row.
-func checkRollupsMatchRaw(t *testing.T, s *Server, ws string, from, to time.Time) {
-	t.Helper()
-	ctx := context.Background()
-	db := s.DB()
-	xs, usage, err := db.RawRange(ctx, ws, from, to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := rollup.Recompute(xs, usage, from, to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[rollup.Key]*rollup.Row{}
-	for _, tier := range rollup.Tiers {
-		rows, err := db.RollupRange(ctx, ws, tier, from.Unix(), to.Unix(), nil, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			got[r.Key] = r
-		}
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d rollup rows, recomputation gives %d", ws, len(got), len(want))
-	}
-	for k, w := range want {
-		g := got[k]
-		if g == nil {
-			t.Fatalf("%s: no row %+v", ws, k)
-		}
-		ge, _ := g.ErrorCounts()
-		we, _ := w.ErrorCounts()
-		if g.Started != w.Started || g.Finished() != w.Finished() || g.Failed != w.Failed || g.PeakMinute != w.PeakMinute ||
-			g.Duration.Count != w.Duration.Count || g.QueueWait.Count != w.QueueWait.Count ||
-			g.Duration.Min != w.Duration.Min || g.Duration.Max != w.Duration.Max ||
-			math.Abs(g.Duration.Sum-w.Duration.Sum) > 1e-6*math.Abs(w.Duration.Sum) || len(ge) != len(we) {
-			t.Fatalf("%s %+v:\n got %+v\nwant %+v", ws, k, g, w)
-		}
-		for _, q := range []float64{0.5, 0.99} {
-			gq, _, _ := g.Duration.Quantile(q)
-			wq, _, _ := w.Duration.Quantile(q)
-			if gq != wq {
-				t.Fatalf("%s %+v: p%v %v, recomputed %v", ws, k, q*100, gq, wq)
-			}
 		}
 	}
 }
