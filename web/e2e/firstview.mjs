@@ -15,11 +15,10 @@
 // the first animation frame where all of this holds. A panel showing an error
 // fails the run. Prints each time, the median and the max, then saves a
 // full-page screenshot of the last view (SHOT, default ../docs/dashboard.png).
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startDemo, stopDemo } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const webDir = resolve(here, '..');
@@ -39,63 +38,9 @@ const PANELS = [
 ];
 const CHART_PANELS = ['Throughput', 'Latency', 'Executions and success rate'];
 
-let server = null;
 let browser = null;
 const log = (...a) => console.log(...a);
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
-}
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    stopServer();
-    process.exit(130);
-  });
-}
-process.on('exit', () => {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-});
-
-/** Starts the demo and resolves with its dashboard URL once the backfill is done. */
-async function startDemo() {
-  const port = Number(process.env.PORT ?? 0) || (await freePort());
-  log(`starting ${bin} demo on 127.0.0.1:${port}`);
-  const began = Date.now();
-  server = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stderr.on('data', () => {}); // drain
-  return new Promise((res, rej) => {
-    let buf = '';
-    let dashboard = null;
-    const timer = setTimeout(() => rej(new Error('no Dashboard line after 180 s')), 180_000);
-    server.once('exit', (code, sig) => rej(new Error(`demo exited (code ${code}, signal ${sig})`)));
-    server.stdout.on('data', (chunk) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const m = /^Dashboard:\s+(\S+)/.exec(line);
-        if (m && !dashboard) {
-          dashboard = m[1];
-          clearTimeout(timer);
-          log(`demo ready after ${((Date.now() - began) / 1000).toFixed(1)} s`);
-          res(dashboard);
-        }
-      }
-    });
-  });
-}
 
 /**
  * Runs in the page on every animation frame: the time since navigation start
@@ -136,7 +81,7 @@ function median(xs) {
 }
 
 async function main() {
-  const url = await startDemo();
+  const { dashboard: url } = await startDemo(bin, log);
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
@@ -175,5 +120,5 @@ main()
   })
   .finally(async () => {
     if (browser) await browser.close().catch(() => {});
-    stopServer();
+    stopDemo();
   });

@@ -21,12 +21,11 @@
 // columns), so the trend of the retained heap shows a leak, if any, without
 // the collector's timing in it. Rows go to e2e/screenshots/soak.csv (or CSV) as
 // they are taken; a summary is printed at the end.
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { demoProcess, startDemo, stopDemo } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const webDir = resolve(here, '..');
@@ -40,62 +39,10 @@ const csvPath = resolve(webDir, process.env.CSV ?? join(here, 'screenshots', 'so
 const WS_ID = 'acme';
 const SYN_AGENT = 'soak-synthetic';
 
-let server = null;
 let browser = null;
 const log = (...a) => console.log(`[${new Date().toISOString()}]`, ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
-}
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    stopServer();
-    process.exit(130);
-  });
-}
-process.on('exit', () => {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-});
-
-/** Starts the demo; resolves with the dashboard URL, base URL and operator key. */
-async function startDemo() {
-  const port = Number(process.env.PORT ?? 0) || (await freePort());
-  log(`starting ${bin} demo on 127.0.0.1:${port}`);
-  server = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stderr.on('data', () => {}); // drain
-  return new Promise((res, rej) => {
-    let buf = '';
-    let dashboard = null;
-    const timer = setTimeout(() => rej(new Error('no Dashboard/Operator key lines after 180 s')), 180_000);
-    server.once('exit', (code, sig) => rej(new Error(`demo exited (code ${code}, signal ${sig})`)));
-    server.stdout.on('data', (chunk) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let m;
-        if ((m = /^Dashboard:\s+(\S+)/.exec(line))) dashboard = m[1];
-        if ((m = /^Operator key:\s+(\S+)/.exec(line)) && dashboard) {
-          clearTimeout(timer);
-          res({ dashboard, base: new URL(dashboard).origin, operatorKey: m[1] });
-        }
-      }
-    });
-  });
-}
 
 /** Pids of root and all its descendants, from /proc. */
 function processTree(root) {
@@ -112,11 +59,11 @@ function processTree(root) {
     }
   }
   const out = [];
-  const todo = [root];
-  while (todo.length) {
-    const p = todo.pop();
+  const unvisited = [root];
+  while (unvisited.length) {
+    const p = unvisited.pop();
     out.push(p);
-    todo.push(...(children.get(p) ?? []));
+    unvisited.push(...(children.get(p) ?? []));
   }
   return out;
 }
@@ -128,7 +75,7 @@ function kbField(text, name) {
 
 /** The Chromium processes this script started: descendants of this process whose command is chromium. */
 function browserPids() {
-  const skip = new Set(server?.pid ? processTree(server.pid) : []);
+  const skip = new Set(demoProcess()?.pid ? processTree(demoProcess().pid) : []);
   return processTree(process.pid).filter((pid) => {
     if (pid === process.pid || skip.has(pid)) return false;
     try {
@@ -170,7 +117,7 @@ const MB = (bytes) => bytes / (1024 * 1024);
 const fmt = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? '' : Number(x).toFixed(d));
 
 async function main() {
-  const { dashboard, base, operatorKey } = await startDemo();
+  const { dashboard, base, operatorKey } = await startDemo(bin, log);
   log(`dashboard ready: ${base}`);
 
   browser = await chromium.launch({
@@ -375,5 +322,5 @@ main()
   })
   .finally(async () => {
     if (browser) await browser.close().catch(() => {});
-    stopServer();
+    stopDemo();
   });

@@ -160,36 +160,28 @@ func (db *DB) LiveExecutions(ctx context.Context, since time.Time) ([]*execution
 
 // Agents lists the agents of a workspace.
 func (db *DB) Agents(ctx context.Context, ws string) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT agent_id FROM agents WHERE workspace_id = ? ORDER BY agent_id`, ws)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return db.strings(ctx, `SELECT agent_id FROM agents WHERE workspace_id = ? ORDER BY agent_id`, ws)
 }
 
 // Workspaces lists every workspace that has sent events.
 func (db *DB) Workspaces(ctx context.Context) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT workspace_id FROM workspaces ORDER BY workspace_id`)
+	return db.strings(ctx, `SELECT workspace_id FROM workspaces ORDER BY workspace_id`)
+}
+
+// strings reads a one-column query of text.
+func (db *DB) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var ws string
-		if err := rows.Scan(&ws); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, ws)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
