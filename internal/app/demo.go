@@ -16,6 +16,7 @@ import (
 
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/resources"
 	"github.com/shadower/shadower/internal/sim"
 )
 
@@ -78,11 +79,17 @@ func Demo(ctx context.Context, cfg Config, out io.Writer) error {
 	poster := newPoster(base, cfg.AdminKey)
 	now := cfg.Now().UTC().Truncate(time.Millisecond)
 	began := time.Now()
+	// Workers report every 5 minutes in the backfill (history enough for
+	// the resources charts), every 15 seconds live.
+	platform.OnBeat(5*time.Minute, poster.beats(ctx))
 	if err := poster.run(ctx, 2, func(emit func([]execution.Event) error) error {
 		return platform.History(now.Add(-DemoHistory), now, 1000, emit)
 	}); err != nil {
 		return fmt.Errorf("backfill: %w", err)
 	}
+	platform.OnBeat(resources.DefaultEvery, poster.beats(ctx))
+	// The detector started on an empty store: have it read the backfill.
+	s.watcher.Reseed()
 	fmt.Fprintf(out, "Backfilled %d events in %s.\n\n", poster.sent, time.Since(began).Round(time.Millisecond))
 	// The key rides in the fragment, which browsers never send to a server.
 	fmt.Fprintf(out, "Dashboard:  %s/#key=%s&workspace=%s\n\n", base, string(keys[first]), first)
@@ -114,7 +121,25 @@ type poster struct {
 }
 
 func newPoster(base string, key auth.Secret) *poster {
-	return &poster{url: base + "/api/v1/events", key: key, client: &http.Client{Timeout: time.Minute}}
+	return &poster{url: base, key: key, client: &http.Client{Timeout: time.Minute}}
+}
+
+// beats returns a sink that posts the simulated workers' heartbeats.
+func (p *poster) beats(ctx context.Context) func([]sim.Beat) error {
+	return func(bs []sim.Beat) error {
+		hbs := make([]map[string]any, len(bs))
+		for i, b := range bs {
+			hbs[i] = map[string]any{"workspace_id": b.Workspace, "worker_id": b.Worker, "timestamp": b.At,
+				"interval_seconds": int64(b.Every / time.Second), "capacity_slots": b.Slots, "busy_slots": b.Busy,
+				"cpu_percent": b.CPUPercent, "memory_bytes": b.MemoryBytes, "memory_limit_bytes": b.MemoryLimit,
+				"labels": map[string]string{"pool": b.Workspace, "runtime": "python3.12"}}
+		}
+		body, err := json.Marshal(hbs)
+		if err != nil {
+			return err
+		}
+		return p.post(ctx, "/api/v1/workers/heartbeat", body)
+	}
 }
 
 // run feeds the batches produced by gen to workers posters; it returns the
@@ -129,7 +154,7 @@ func (p *poster) run(ctx context.Context, workers int, gen func(emit func([]exec
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				if err := p.post(ctx, b); err != nil {
+				if err := p.post(ctx, "/api/v1/events", b); err != nil {
 					cancel(err)
 				}
 			}
@@ -161,10 +186,10 @@ func (p *poster) run(ctx context.Context, workers int, gen func(emit func([]exec
 	return err
 }
 
-// post sends one batch, retrying while the server sheds load.
-func (p *poster) post(ctx context.Context, body []byte) error {
+// post sends one batch to path, retrying while the server sheds load.
+func (p *poster) post(ctx context.Context, path string, body []byte) error {
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url+path, bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
@@ -186,7 +211,7 @@ func (p *poster) post(ctx context.Context, body []byte) error {
 				return ctx.Err()
 			}
 		default:
-			return fmt.Errorf("ingest answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+			return fmt.Errorf("%s answered %s: %s", path, resp.Status, bytes.TrimSpace(msg))
 		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/ingest"
+	"github.com/shadower/shadower/internal/patterns"
 	"github.com/shadower/shadower/internal/rollup"
 	"github.com/shadower/shadower/internal/store/sqlite"
 )
@@ -27,7 +29,7 @@ func MigrateSchema(ctx context.Context, cfg Config) error {
 const copyPage = 5000
 
 // Migrate copies an embedded store's data (workspaces, keys, executions,
-// events and rollups) into the store cfg names, as it is: nothing is
+// events, rollups, gauges, workers and findings) into the store cfg names, as it is: nothing is
 // recomputed, so every answer stays the same. Executions count as changed
 // at the migration, so raw retention starts afresh for them. Stop the
 // server first.
@@ -121,6 +123,10 @@ func Migrate(ctx context.Context, from string, cfg Config, out io.Writer) error 
 				nr += len(rows)
 			}
 		}
+		ng, nw, nf, err := migrateResources(ctx, src, dst, ws, now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ws, err)
+		}
 		// Keys, with their revocations.
 		keys, err := src.Keys(ctx, ws)
 		if err != nil {
@@ -136,7 +142,54 @@ func Migrate(ctx context.Context, from string, cfg Config, out io.Writer) error 
 				}
 			}
 		}
-		fmt.Fprintf(out, "%s: %d executions, %d events, %d rollup rows, %d keys\n", ws, nx, ne, nr, len(keys))
+		fmt.Fprintf(out, "%s: %d executions, %d events, %d rollup rows, %d gauge rows, %d workers, %d findings, %d keys\n",
+			ws, nx, ne, nr, ng, nw, nf, len(keys))
 	}
 	return nil
+}
+
+// migrateResources copies the gauge rows, workers and findings of ws.
+func migrateResources(ctx context.Context, src *sqlite.DB, dst store, ws string, now time.Time) (gauges, workers, findings int, err error) {
+	const step = 30 * 24 * 3600
+	first := now.Add(-rollup.Retention[rollup.Day]).Unix() - step
+	for _, tier := range rollup.Tiers {
+		for lo := first; lo < now.Unix()+step; lo += step {
+			rows, err := src.GaugeRange(ctx, ws, tier, lo, lo+step, rollup.Gauges)
+			if err != nil {
+				return gauges, workers, findings, err
+			}
+			if err := dst.SaveGaugeRows(ctx, ws, rows); err != nil {
+				return gauges, workers, findings, fmt.Errorf("copy gauge rows: %w", err)
+			}
+			gauges += len(rows)
+		}
+	}
+	ws0, err := src.Workers(ctx, ws, time.Time{})
+	if err != nil {
+		return gauges, workers, findings, err
+	}
+	if err := dst.SaveWorkers(ctx, ws0); err != nil {
+		return gauges, workers, findings, fmt.Errorf("copy workers: %w", err)
+	}
+	workers = len(ws0)
+	// Findings a day at a time: one read returns at most patterns.MaxListed.
+	seen := map[string]bool{}
+	for day := now.Add(-rollup.Retention[rollup.Hour]).Truncate(24 * time.Hour); day.Before(now.Add(24 * time.Hour)); day = day.Add(24 * time.Hour) {
+		rs, err := src.Findings(ctx, ws, day, day.Add(24*time.Hour))
+		if err != nil {
+			return gauges, workers, findings, err
+		}
+		var fresh []patterns.Record
+		for _, r := range rs {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				fresh = append(fresh, r)
+			}
+		}
+		if err := dst.SaveFindings(ctx, fresh); err != nil {
+			return gauges, workers, findings, fmt.Errorf("copy findings: %w", err)
+		}
+		findings += len(fresh)
+	}
+	return gauges, workers, findings, nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,10 @@ import (
 	"github.com/shadower/shadower/internal/ingest"
 	"github.com/shadower/shadower/internal/live"
 	"github.com/shadower/shadower/internal/metrics"
+	"github.com/shadower/shadower/internal/patterns"
 	"github.com/shadower/shadower/internal/peer"
 	"github.com/shadower/shadower/internal/realtime"
+	"github.com/shadower/shadower/internal/resources"
 	"github.com/shadower/shadower/internal/rollup"
 	"github.com/shadower/shadower/internal/store/postgres"
 	"github.com/shadower/shadower/internal/store/sqlite"
@@ -43,6 +46,9 @@ type Config struct {
 	WorkspaceBurst float64
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Quiet runs no background sampling or detection (tests that need
+	// answers independent of timing drive them by hand).
+	Quiet bool
 }
 
 func (c *Config) defaults() {
@@ -71,6 +77,14 @@ type store interface {
 	Expire(ctx context.Context, tierBefore map[rollup.Tier]int64, rawBefore int64) (int64, error)
 	RawRange(ctx context.Context, ws string, from, to time.Time) (map[string]*execution.Execution, []execution.Event, error)
 	ReplaceRollups(ctx context.Context, ws string, from, to time.Time, rows map[rollup.Key]*rollup.Row) error
+	httpapi.Workers
+	metrics.Gauges
+	metrics.Workers
+	metrics.Findings
+	patterns.Source
+	RecordGauges(ctx context.Context, samples []rollup.GaugeSample) error
+	SaveGaugeRows(ctx context.Context, ws string, rows []rollup.GaugeRow) error
+	SaveWorkers(ctx context.Context, ws []resources.Worker) error
 	Path() string
 	Close() error
 }
@@ -101,6 +115,12 @@ type Server struct {
 	http     *http.Server
 	ln       net.Listener
 	draining atomic.Bool
+	host     *resources.HostSampler
+	watcher  *patterns.Watcher
+	// stopBackground ends the detector and the samplers; background waits
+	// for them.
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 	// stopListening ends the subscription to other nodes' updates.
 	stopListening context.CancelFunc
 	stop          chan struct{}
@@ -138,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		})
 	}
 	// Listen first, then load: nothing committed meanwhile is missed.
-	recent, err := db.LiveExecutions(ctx, cfg.Now().Add(-2*time.Minute))
+	recent, err := db.LiveExecutions(ctx, cfg.Now().Add(-realtime.RecentWindow))
 	if err != nil {
 		stopListening()
 		s.hub.Close()
@@ -148,9 +168,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.live.Load(recent)
 	s.ingest = ingest.New(db, opts)
 
+	s.host = resources.NewHostSampler()
+	s.host.Sample()
+	s.watcher = patterns.NewWatcher(db, cfg.Now, func(ws string, r patterns.Record) {
+		agent := ""
+		if r.AgentID != nil {
+			agent = *r.AgentID
+		}
+		s.hub.Publish(ws, agent, "anomaly_detected", r)
+	}, cfg.Logger)
+	engine := metrics.NewEngine(metrics.Sources{Rollups: db, Gauges: db, Workers: db, Findings: db, Live: s.live,
+		Detector: s.watcher, Host: s.host.Latest}, cfg.Now)
 	api := &httpapi.API{
-		Ingest: s.ingest, Store: db, Realtime: s.live,
-		Metrics: metrics.NewEngine(db, cfg.Now), Auth: auth.NewAuthenticator(db, cfg.AdminKey),
+		Ingest: s.ingest, Store: db, Workers: db, Realtime: s.live,
+		Metrics: engine, Auth: auth.NewAuthenticator(db, cfg.AdminKey),
 		Live: s.hub, Static: web.Files(), Log: cfg.Logger,
 		// Rates are about wall-clock time, whatever clock the server is given.
 		Limit: ingest.NewLimiter(cfg.WorkspaceRate, cfg.WorkspaceBurst, time.Now), Now: cfg.Now, MaxRunTime: cfg.MaxRunTime,
@@ -176,6 +207,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}()
 	go s.expireLoop()
+	bg, stopBackground := context.WithCancel(context.Background())
+	s.stopBackground = stopBackground
+	if !cfg.Quiet {
+		s.background.Add(2)
+		go func() {
+			defer s.background.Done()
+			s.watcher.Run(bg)
+		}()
+		go func() {
+			defer s.background.Done()
+			s.sampleLoop(bg)
+		}()
+	}
 	cfg.Logger.Info("serving", "addr", s.Addr(), "store", db.Path(), "executions_open", len(recent))
 	return s, nil
 }
@@ -195,6 +239,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	close(s.stop)
 	<-s.done
+	s.stopBackground()
+	s.background.Wait()
 	s.ingest.Close()
 	return errors.Join(err, s.db.Close())
 }

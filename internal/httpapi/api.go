@@ -15,6 +15,7 @@ import (
 	"github.com/shadower/shadower/internal/ingest"
 	"github.com/shadower/shadower/internal/metrics"
 	"github.com/shadower/shadower/internal/realtime"
+	"github.com/shadower/shadower/internal/resources"
 )
 
 // Ingester commits batches of events.
@@ -36,6 +37,11 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// Workers stores heartbeats.
+type Workers interface {
+	RecordHeartbeats(ctx context.Context, hbs []*resources.Heartbeat) error
+}
+
 // Realtime answers the realtime section.
 type Realtime interface {
 	Snapshot(ws string, agents []string) realtime.Snapshot
@@ -50,6 +56,7 @@ type Live interface {
 type API struct {
 	Ingest   Ingester
 	Store    Store
+	Workers  Workers
 	Realtime Realtime
 	Metrics  *metrics.Engine
 	Auth     *auth.Authenticator
@@ -74,10 +81,16 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("POST /api/v1/events", a.authed(a.postEvents))
 	mux.Handle("GET /api/v1/metrics/execution", a.authed(a.getAll))
 	mux.Handle("GET /api/v1/metrics/execution/realtime", a.authed(a.getRealtime))
-	mux.Handle("GET /api/v1/metrics/execution/throughput", a.authed(a.getThroughput))
-	mux.Handle("GET /api/v1/metrics/execution/latency", a.authed(a.getLatency))
-	mux.Handle("GET /api/v1/metrics/execution/performance", a.authed(a.getPerformance))
-	mux.Handle("GET /api/v1/metrics/execution/comparison", a.authed(a.getComparison))
+	mux.Handle("GET /api/v1/metrics/execution/throughput", a.authed(windowSection(a, (*metrics.Engine).Throughput)))
+	mux.Handle("GET /api/v1/metrics/execution/latency", a.authed(windowSection(a, (*metrics.Engine).Latency)))
+	mux.Handle("GET /api/v1/metrics/execution/performance", a.authed(windowSection(a, (*metrics.Engine).Performance)))
+	mux.Handle("GET /api/v1/metrics/execution/comparison", a.authed(windowSection(a, (*metrics.Engine).Comparison)))
+	mux.Handle("GET /api/v1/metrics/execution/queue", a.authed(windowSection(a, (*metrics.Engine).Queue)))
+	mux.Handle("GET /api/v1/metrics/execution/resources", a.authed(windowSection(a, (*metrics.Engine).Resources)))
+	mux.Handle("GET /api/v1/metrics/execution/patterns", a.authed(windowSection(a, (*metrics.Engine).Patterns)))
+	mux.Handle("GET /api/v1/metrics/execution/forecast", a.authed(a.getForecast))
+	mux.Handle("GET /api/v1/patterns", a.authed(a.listPatterns))
+	mux.Handle("POST /api/v1/workers/heartbeat", a.authed(a.postHeartbeats))
 	mux.Handle("GET /api/v1/executions", a.authed(a.listExecutions))
 	mux.Handle("GET /api/v1/executions/{execution_id}", a.authed(a.getExecution))
 	mux.Handle("GET /api/v1/workspaces", a.authed(a.listWorkspaces))

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +19,8 @@ import (
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/ingest"
 	"github.com/shadower/shadower/internal/metrics"
+	"github.com/shadower/shadower/internal/patterns"
+	"github.com/shadower/shadower/internal/resources"
 )
 
 func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -101,11 +106,7 @@ func (a *API) getAll(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 	}
 	ctx := r.Context()
 	eng := a.Metrics.Shared() // the sections read overlapping rows: read them once
-	all := metrics.All{
-		Realtime:  a.Realtime.Snapshot(ws, win.Agents),
-		Patterns:  metrics.Unavailable{Reason: "pattern and anomaly detection is not built yet"},
-		Resources: metrics.Unavailable{Reason: "worker resource reporting is not built yet"},
-	}
+	all := metrics.All{Realtime: a.Realtime.Snapshot(ws, win.Agents)}
 	// Performance first: it reads every agent's rows, which then serve the
 	// workspace totals the other sections ask for.
 	if all.Performance, err = eng.Performance(ctx, ws, win); err != nil {
@@ -117,7 +118,19 @@ func (a *API) getAll(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 	if all.Latency, err = eng.Latency(ctx, ws, win); err != nil {
 		return err
 	}
-	all.Comparison, err = eng.Comparison(ctx, ws, win)
+	if all.Comparison, err = eng.Comparison(ctx, ws, win); err != nil {
+		return err
+	}
+	if all.Queue, err = eng.Queue(ctx, ws, win); err != nil {
+		return err
+	}
+	if all.Resources, err = eng.Resources(ctx, ws, win); err != nil {
+		return err
+	}
+	if all.Patterns, err = eng.Patterns(ctx, ws, win); err != nil {
+		return err
+	}
+	all.Forecast, err = eng.Forecast(ctx, ws, win.Agents)
 	return answer(w, all, err)
 }
 
@@ -142,40 +155,84 @@ func answer(w http.ResponseWriter, v any, err error) error {
 	return nil
 }
 
-func (a *API) getThroughput(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	ws, win, err := a.readWindow(r, p)
+// windowSection serves one section computed over the request's window.
+func windowSection[T any](a *API, compute func(*metrics.Engine, context.Context, string, metrics.Window) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		ws, win, err := a.readWindow(r, p)
+		if err != nil {
+			return err
+		}
+		v, err := compute(a.Metrics, r.Context(), ws, win)
+		return answer(w, v, err)
+	}
+}
+
+func (a *API) getForecast(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ws, err := workspaceParam(r, p, auth.ScopeRead)
 	if err != nil {
 		return err
 	}
-	v, err := a.Metrics.Throughput(r.Context(), ws, win)
+	agents, err := agentParams(r)
+	if err != nil {
+		return err
+	}
+	v, err := a.Metrics.Forecast(r.Context(), ws, agents)
 	return answer(w, v, err)
 }
 
-func (a *API) getLatency(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+func (a *API) listPatterns(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	ws, win, err := a.readWindow(r, p)
 	if err != nil {
 		return err
 	}
-	v, err := a.Metrics.Latency(r.Context(), ws, win)
-	return answer(w, v, err)
+	q := r.URL.Query()
+	f := patterns.Filter{From: win.From, To: win.To, Agents: win.Agents, Metric: q.Get("metric"), Severity: q.Get("severity")}
+	if f.Metric != "" && !slices.Contains(patterns.Metrics, patterns.Metric(f.Metric)) {
+		return execution.ParamError("metric", "must be one of throughput, error_rate, duration_p95, queue_wait_p95")
+	}
+	if f.Severity != "" && f.Severity != "warning" && f.Severity != "critical" {
+		return execution.ParamError("severity", "must be warning or critical")
+	}
+	f.Limit = 100
+	if q.Has("limit") {
+		if f.Limit, err = limitParam(q, patterns.MaxListed); err != nil {
+			return err
+		}
+	}
+	items, err := a.Metrics.FindingList(r.Context(), ws, f)
+	return answer(w, map[string]any{"items": items}, err)
 }
 
-func (a *API) getPerformance(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	ws, win, err := a.readWindow(r, p)
+func (a *API) postHeartbeats(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if !p.Operator && p.Scope != auth.ScopeIngest && p.Scope != auth.ScopeAdmin {
+		return execution.Errorf(execution.EForbidden, "this key has scope %q; %q is needed", p.Scope, auth.ScopeIngest)
+	}
+	if r.ContentLength > resources.MaxBodyBytes {
+		return &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d bytes", resources.MaxBodyBytes), Where: "body"}
+	}
+	body := http.MaxBytesReader(w, r.Body, resources.MaxBodyBytes)
+	hbs, err := resources.Decode(body, a.Now())
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d bytes", resources.MaxBodyBytes), Where: "body"}
+		}
 		return err
 	}
-	v, err := a.Metrics.Performance(r.Context(), ws, win)
-	return answer(w, v, err)
-}
-
-func (a *API) getComparison(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	ws, win, err := a.readWindow(r, p)
-	if err != nil {
+	if !p.Operator {
+		for i, h := range hbs {
+			if h.WorkspaceID != p.WorkspaceID {
+				return &execution.Error{Code: execution.EForbidden,
+					Message: "this key may only report workers of its own workspace; nothing of the batch was stored",
+					Details: []execution.Detail{{Index: i, Field: "workspace_id", Message: "belongs to another workspace"}}}
+			}
+		}
+	}
+	if err := a.Workers.RecordHeartbeats(r.Context(), hbs); err != nil {
 		return err
 	}
-	v, err := a.Metrics.Comparison(r.Context(), ws, win)
-	return answer(w, v, err)
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(hbs)})
+	return nil
 }
 
 // executionJSON is an execution as the API shows it.
@@ -251,12 +308,10 @@ func (a *API) listExecutions(w http.ResponseWriter, r *http.Request, p auth.Prin
 	} else if f.AgentIDs, err = agentParams(r); err != nil {
 		return err
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return execution.ParamError("limit", "must be a whole number from 1 to %d", maxLimit)
+	if q.Has("limit") {
+		if f.Limit, err = limitParam(q, maxLimit); err != nil {
+			return err
 		}
-		f.Limit = n
 	}
 	if c := q.Get("cursor"); c != "" {
 		at, id, err := decodeCursor(c)
@@ -419,4 +474,13 @@ func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, p auth.Principal
 	a.Log.Info("key revoked", "workspace_id", ws, "key_id", r.PathValue("key_id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// limitParam reads the limit parameter: a whole number from 1 to most.
+func limitParam(q url.Values, most int) (int, error) {
+	n, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || n < 1 || n > most {
+		return 0, execution.ParamError("limit", "must be a whole number from 1 to %d", most)
+	}
+	return n, nil
 }

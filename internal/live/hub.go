@@ -320,3 +320,21 @@ func (h *Hub) Close() {
 	<-h.done
 	wg.Wait()
 }
+
+// Publish sends one message of the given type to the clients of ws; a
+// client following some agents gets it when it concerns one of them, or
+// the workspace as a whole (agent "").
+func (h *Hub) Publish(ws, agent, typ string, data any) {
+	msg, err := json.Marshal(message{Type: typ, Data: data})
+	if err != nil {
+		h.log.Error("encode live message", "type", typ, "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for cl := range h.clients[ws] {
+		if agent == "" || len(cl.agents) == 0 || slices.Contains(cl.agents, agent) {
+			h.offer(cl, msg)
+		}
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/shadower/shadower/internal/patterns"
+	"github.com/shadower/shadower/internal/realtime"
+	"github.com/shadower/shadower/internal/resources"
 	"github.com/shadower/shadower/internal/rollup"
 )
 
@@ -17,18 +20,57 @@ type Rollups interface {
 	RollupRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error)
 }
 
+// Gauges reads gauge rows (sampled values: workers' load, the backlog).
+type Gauges interface {
+	GaugeRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, gauges []string) ([]rollup.GaugeRow, error)
+}
+
+// Workers reads the workers' latest heartbeats.
+type Workers interface {
+	Workers(ctx context.Context, ws string, since time.Time) ([]resources.Worker, error)
+}
+
+// Live is the in-memory view of what runs and waits now.
+type Live interface {
+	Queue(ws string, agents []string) realtime.Queue
+	RunningByWorker(ws string) map[string]int
+}
+
+// Findings reads the anomaly detector's findings and state.
+type Findings interface {
+	Findings(ctx context.Context, ws string, from, to time.Time) ([]patterns.Record, error)
+}
+
+// Detector tells how far the anomaly detector has got with a workspace.
+type Detector interface {
+	Status(ws string) patterns.Status
+}
+
+// Sources is everything the engine reads.
+type Sources struct {
+	Rollups  Rollups
+	Gauges   Gauges
+	Workers  Workers
+	Findings Findings
+	Live     Live
+	Detector Detector
+	// Host is the latest sample of the service's own host.
+	Host func() resources.Host
+}
+
 // Engine computes the window sections.
 type Engine struct {
 	rollups Rollups
+	src     Sources
 	now     func() time.Time
 }
 
-// NewEngine returns an engine reading rows from r.
-func NewEngine(r Rollups, now func() time.Time) *Engine {
+// NewEngine returns an engine reading from src.
+func NewEngine(src Sources, now func() time.Time) *Engine {
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{rollups: r, now: now}
+	return &Engine{rollups: src.Rollups, src: src, now: now}
 }
 
 // elapsed is how much of the window has passed.

@@ -11,7 +11,7 @@ import (
 // Shared returns an engine for one request that reads each span of rows
 // once, however many sections ask for it. Not safe for concurrent use.
 func (e *Engine) Shared() *Engine {
-	return &Engine{rollups: &memo{src: e.rollups, rows: map[memoKey][]*rollup.Row{}}, now: e.now}
+	return &Engine{rollups: &memo{src: e.rollups, rows: map[memoKey][]*rollup.Row{}}, src: e.src, now: e.now}
 }
 
 type memoKey struct {

@@ -149,20 +149,15 @@ type Change struct {
 	ChangePct *float64 `json:"change_pct"`
 }
 
-// Unavailable stands for a section whose capability is not built: it says
-// so rather than showing invented numbers.
-type Unavailable struct {
-	Available bool   `json:"available"`
-	Reason    string `json:"reason"`
-}
-
 // All is the combined answer.
 type All struct {
 	Realtime    realtime.Snapshot `json:"realtime"`
 	Throughput  *Throughput       `json:"throughput"`
 	Latency     *Latency          `json:"latency"`
 	Performance *Performance      `json:"performance"`
-	Patterns    Unavailable       `json:"patterns"`
-	Resources   Unavailable       `json:"resources"`
+	Patterns    *Patterns         `json:"patterns"`
+	Resources   *Resources        `json:"resources"`
 	Comparison  *Comparison       `json:"comparison"`
+	Queue       *Queue            `json:"queue"`
+	Forecast    *Forecast         `json:"forecast"`
 }

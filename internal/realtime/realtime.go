@@ -188,14 +188,7 @@ type Running struct {
 func (s *State) Snapshot(ws string, agents []string) Snapshot {
 	now := s.now().UTC()
 	snap := Snapshot{RunningExecutions: []Running{}, At: now}
-	want := func(string) bool { return true }
-	if len(agents) > 0 {
-		set := map[string]bool{}
-		for _, a := range agents {
-			set[a] = true
-		}
-		want = func(a string) bool { return set[a] }
-	}
+	want := wanted(agents)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	w := s.wss[ws]
@@ -268,4 +261,105 @@ func keepOldest(top []*openExec, o *openExec) []*openExec {
 	copy(top[i+1:], top[i:len(top)-1])
 	top[i] = o
 	return top
+}
+
+// Queue is what waits now in a workspace, and the recent pace of work.
+type Queue struct {
+	Queued  int
+	Oldest  time.Time // queued since; zero when nothing waits
+	ByAgent map[string]AgentQueue
+	// Started and Finished count the executions that started and finished
+	// in the last RecentWindow.
+	Started, Finished int64
+}
+
+// AgentQueue is what waits for one agent.
+type AgentQueue struct {
+	Queued int
+	Oldest time.Time
+}
+
+// RecentWindow is the span Queue's rates are measured over.
+const RecentWindow = 5 * time.Minute
+
+// Queue answers for a workspace, optionally for some agents only. Stale
+// executions do not count as waiting.
+func (s *State) Queue(ws string, agents []string) Queue {
+	now := s.now()
+	q := Queue{ByAgent: map[string]AgentQueue{}}
+	want := wanted(agents)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	w := s.wss[ws]
+	if w == nil {
+		return q
+	}
+	staleBefore := now.Add(-s.maxRunTime)
+	for _, o := range w.open {
+		if o.status == execution.StatusRunning || o.since.Before(staleBefore) || !want(o.agent) {
+			continue
+		}
+		q.Queued++
+		if q.Oldest.IsZero() || o.since.Before(q.Oldest) {
+			q.Oldest = o.since
+		}
+		a := q.ByAgent[o.agent]
+		a.Queued++
+		if a.Oldest.IsZero() || o.since.Before(a.Oldest) {
+			a.Oldest = o.since
+		}
+		q.ByAgent[o.agent] = a
+	}
+	from, to := now.Unix()-int64(RecentWindow/time.Second), now.Unix()
+	for agent, ring := range w.recent {
+		if !want(agent) {
+			continue
+		}
+		for _, sl := range ring {
+			if sl.sec > from && sl.sec <= to {
+				q.Started += sl.started
+				q.Finished += sl.finished
+			}
+		}
+	}
+	return q
+}
+
+// RunningByWorker counts the executions running now on each worker of ws.
+func (s *State) RunningByWorker(ws string) map[string]int {
+	staleBefore := s.now().Add(-s.maxRunTime)
+	out := map[string]int{}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if w := s.wss[ws]; w != nil {
+		for _, o := range w.open {
+			if o.status == execution.StatusRunning && o.worker != "" && !o.since.Before(staleBefore) {
+				out[o.worker]++
+			}
+		}
+	}
+	return out
+}
+
+// Workspaces lists the workspaces the view holds.
+func (s *State) Workspaces() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.wss))
+	for ws := range s.wss {
+		out = append(out, ws)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func wanted(agents []string) func(string) bool {
+	if len(agents) == 0 {
+		return func(string) bool { return true }
+	}
+	set := map[string]bool{}
+	for _, a := range agents {
+		set[a] = true
+	}
+	return func(a string) bool { return set[a] }
 }

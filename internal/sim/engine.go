@@ -64,6 +64,10 @@ type state struct {
 	actions heap[action]
 	out     heap[pending]
 	ws      []*wsState
+
+	nextBeat int64 // Unix ms of the next worker beat; 0 until the first
+	beatRng  *rand.Rand
+	beats    []Beat
 }
 
 func (p *Platform) newState(origin int64) *state {
@@ -111,13 +115,22 @@ func (s *state) advance(limit int64, b *batcher) error {
 		if err := s.drain(a.at, b); err != nil {
 			return err
 		}
+		if err := s.beatsUntil(a.at); err != nil {
+			return err
+		}
 		s.handle(a)
 	}
 	if err := s.drain(limit, b); err != nil {
 		return err
 	}
+	if err := s.beatsUntil(limit - 1); err != nil {
+		return err
+	}
 	s.limit = limit
-	return b.flush()
+	if err := b.flush(); err != nil {
+		return err
+	}
+	return s.flushBeats()
 }
 
 // drain emits the events before t.

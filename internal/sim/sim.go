@@ -32,8 +32,10 @@ type Platform struct {
 	wss    []*workspace
 	agents []Agent
 
-	mu sync.Mutex
-	st *state // nil until the first History or Live
+	mu        sync.Mutex
+	st        *state // nil until the first History or Live
+	beatEvery int64  // ms; see OnBeat
+	beatEmit  func([]Beat) error
 }
 
 type workspace struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -902,5 +903,47 @@ func BenchmarkHistoryWeek(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(n), "events")
+	}
+}
+
+func TestBeatsLeaveTheExecutionsAlone(t *testing.T) {
+	from := time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
+	to := from.Add(2 * time.Hour)
+	collect := func(p *Platform) []execution.Event {
+		var evs []execution.Event
+		if err := p.History(from, to, 1000, func(b []execution.Event) error { evs = append(evs, b...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	plain := collect(NewPlatform(7))
+	p := NewPlatform(7)
+	var beats []Beat
+	p.OnBeat(time.Minute, func(b []Beat) error { beats = append(beats, b...); return nil })
+	withBeats := collect(p)
+	if !reflect.DeepEqual(plain, withBeats) {
+		t.Fatal("the events differ when workers report beats")
+	}
+	workers := 0
+	for _, ws := range p.Workspaces() {
+		workers += len(p.Workers(ws))
+	}
+	if len(beats) != 120*workers {
+		t.Fatalf("got %d beats, want one a minute for 2 hours from each of %d workers", len(beats), workers)
+	}
+	busy := 0
+	for i, b := range beats {
+		if b.Busy < 0 || b.Busy > b.Slots || b.CPUPercent < 0 || b.CPUPercent > 100 || b.MemoryBytes > b.MemoryLimit {
+			t.Fatalf("beat %d out of bounds: %+v", i, b)
+		}
+		if b.At.Before(from) || b.At.After(to) || b.At.Second() != 0 || b.Every != time.Minute {
+			t.Fatalf("beat %d at %v every %v, want whole minutes in the range", i, b.At, b.Every)
+		}
+		busy += b.Busy
+	}
+	// 14:00-16:00 UTC on a Monday is peak time, with globex's burst: the
+	// pools are far from idle.
+	if busy == 0 {
+		t.Fatal("no worker was ever busy at peak time")
 	}
 }

@@ -3,9 +3,10 @@
 //   SHADOWER_BIN=/path/to/shadower npm run e2e     (default: ../shadower from web/)
 //
 // Starts `shadower serve` on a free port with a temporary store, creates a
-// read key for workspace "e2e", posts executions, then drives headless
-// Chromium through the dashboard. Exits non-zero on any failed check and
-// always stops the server.
+// read key for workspace "e2e", posts executions and worker heartbeats, then drives headless
+// Chromium through the dashboard; then checks the workers, queue, anomaly and
+// forecast panels against `shadower demo` too (E2E_DEMO=0 skips that). Exits
+// non-zero on any failed check and always stops the servers.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { demoProcess, startDemo, stopDemo } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const webDir = resolve(here, '..');
@@ -174,6 +176,15 @@ async function main() {
   const ingested = await api('POST', '/api/v1/events', adminKey, events);
   check('events ingested', ingested.accepted === events.length, JSON.stringify(ingested));
 
+  // Workers report: two active, one silent for 10 minutes (lost after three 15 s intervals).
+  const beats = [
+    { workspace_id: WS, worker_id: 'e2e-w-1', capacity_slots: 8, busy_slots: 3, cpu_percent: 42.5, memory_bytes: 1.5 * 2 ** 30, memory_limit_bytes: 4 * 2 ** 30, labels: { pool: 'e2e', region: 'local' }, interval_seconds: 15 },
+    { workspace_id: WS, worker_id: 'e2e-w-2', capacity_slots: 4, busy_slots: 1, cpu_percent: 12, interval_seconds: 15 },
+    { workspace_id: WS, worker_id: 'e2e-w-lost', capacity_slots: 2, busy_slots: 0, interval_seconds: 15, timestamp: iso(now - 10 * 60_000) },
+  ];
+  const hb = await api('POST', '/api/v1/workers/heartbeat', adminKey, beats);
+  check('heartbeats accepted', hb?.accepted === beats.length, JSON.stringify(hb));
+
   const realtime = (agent) =>
     api('GET', `/api/v1/metrics/execution/realtime?workspace_id=${WS}${agent ? `&agent_id=${agent}` : ''}`, readKey);
   const failedList = await api('GET', `/api/v1/executions?workspace_id=${WS}&status=failed&limit=20`, readKey);
@@ -220,6 +231,8 @@ async function main() {
     () => check('the live mark says Live', true),
     (e) => check('the live mark says Live', false, e.message),
   );
+  await checkNewPanels(page, (path) => api('GET', path, readKey), { ws: WS, worker: 'e2e-w-1', lost: 'e2e-w-lost' });
+
   const overview = join(shotsDir, 'overview.png');
   await fullShot(page, overview);
   try {
@@ -341,6 +354,100 @@ async function main() {
     (e) => check('a reload reopens the same view', false, e.message),
   );
   check('no uncaught page errors', pageErrors.length === 0, pageErrors.join('; '));
+
+  await demoChecks();
+}
+
+/**
+ * The workers, queue, anomaly and forecast panels show what the API says
+ * (default window: 24h). `worker` is a worker that must be listed (the first
+ * the API lists when not given), `lost` one that must be flagged lost.
+ */
+async function checkNewPanels(page, get, { ws, prefix = '', worker, lost } = {}) {
+  const q = `workspace_id=${ws}&timeframe=24h`;
+  const settle = (what, fn, ms = 15_000) =>
+    waitFor(prefix + what, fn, ms).then(
+      () => check(prefix + what, true),
+      (e) => check(prefix + what, false, e.message),
+    );
+
+  // System load: the workers that sent heartbeats, a silent one flagged.
+  const res = await get(`/api/v1/metrics/execution/resources?${q}`);
+  const listed = worker ?? res.workers[0]?.worker_id;
+  check(`${prefix}the API lists workers`, res.workers.length >= 1 && res.workers_active >= 1 && !!listed, JSON.stringify({ active: res.workers_active, lost: res.workers_lost }));
+  const load = page.getByRole('region', { name: 'System load', exact: true });
+  await settle(`System load lists worker ${listed}`, () => load.getByRole('rowheader', { name: listed, exact: true }).isVisible());
+  const workersStat = load.getByRole('group', { name: 'Workers', exact: true }).getByTestId('stat-value');
+  await settle(`System load shows ${res.workers_active} active workers`, async () => (await workersStat.textContent())?.trim() === String(res.workers_active));
+  if (lost && res.workers.some((w) => w.worker_id === lost && w.lost)) {
+    const lostRow = load.getByRole('row').filter({ has: page.getByRole('rowheader', { name: lost, exact: true }) });
+    await settle(`the silent worker ${lost} is flagged lost`, async () => /Lost/.test((await lostRow.textContent()) ?? ''));
+  }
+  const shotName = prefix ? `${prefix.replace(/\W+/g, '')}-system-load.png` : 'system-load.png';
+  await load.screenshot({ path: join(shotsDir, shotName) }).catch(() => {});
+
+  // Queue: the drain estimate agrees with the API's drain_seconds.
+  const queue = await get(`/api/v1/metrics/execution/queue?${q}`);
+  const drain = page.getByRole('region', { name: 'Queue backlog and wait', exact: true }).getByRole('group', { name: 'Drain estimate', exact: true });
+  const want = queue.queued === 0 ? /^Empty/ : queue.drain_seconds === null ? /^Not draining/ : /^Drains in/;
+  await settle(`the queue panel shows a drain estimate (${want})`, async () => want.test(((await drain.textContent()) ?? '').trim()));
+
+  // Anomalies: the findings, or the empty state, as the API has them.
+  const pat = await get(`/api/v1/metrics/execution/patterns?${q}`);
+  const anomalies = page.getByRole('region', { name: 'Anomalies', exact: true });
+  if (pat.anomalies.length === 0) {
+    await settle('the anomaly panel says nothing was unusual', () => anomalies.getByText('Nothing unusual in this window.').isVisible());
+  } else {
+    // Findings may open between the two reads: the page shows at least those the API had.
+    await settle(`the anomaly panel lists the ${pat.anomalies.length} findings`, async () =>
+      (await anomalies.getByRole('list', { name: 'Findings', exact: true }).getByRole('listitem', { name: /,/ }).count()) >= pat.anomalies.length,
+    );
+  }
+  await settle('the anomaly panel shows the detector status', async () => ((await anomalies.getByTestId('detector').textContent()) ?? '').length > 0);
+
+  // The throughput chart says what the forecast is, or why there is none.
+  const fc = await get(`/api/v1/metrics/execution/forecast?workspace_id=${ws}`);
+  const tp = page.getByRole('region', { name: 'Throughput', exact: true });
+  if (fc.available) {
+    await settle('the throughput chart draws the forecast', async () => /forecast for the next/.test((await tp.getByRole('img').getAttribute('aria-label')) ?? ''));
+    await settle('the throughput chart labels the forecast per hour', () => tp.getByText(/^Forecast, per hour, next \d+ h:/).isVisible());
+  } else {
+    await settle(`the throughput chart says why there is no forecast (${fc.reason})`, () => tp.getByText(`Forecast unavailable: ${fc.reason}`).isVisible());
+  }
+}
+
+/**
+ * The same panels against `shadower demo`, whose simulated workers send
+ * heartbeats and whose week of history gives a forecast. E2E_DEMO=0 skips it.
+ */
+async function demoChecks() {
+  if (process.env.E2E_DEMO === '0') {
+    log('demo checks skipped (E2E_DEMO=0)');
+    return;
+  }
+  const { dashboard, base } = await startDemo(bin, log);
+  try {
+    const frag = new URLSearchParams(new URL(dashboard).hash.slice(1));
+    const key = frag.get('key');
+    const ws = frag.get('workspace');
+    const get = async (path) => {
+      const res = await fetch(base + path, { headers: { Authorization: `Bearer ${key}` } });
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return res.json();
+    };
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(dashboard);
+    await checkNewPanels(page, get, { ws, prefix: 'demo: ' });
+    await fullShot(page, join(shotsDir, 'demo-overview.png'));
+    check('demo: no uncaught page errors', errors.length === 0, errors.join('; '));
+    await page.close();
+  } finally {
+    const p = demoProcess();
+    stopDemo();
+    if (p && p.exitCode === null && p.signalCode === null) await new Promise((res) => p.once('exit', res));
+  }
 }
 
 let exitCode = 0;

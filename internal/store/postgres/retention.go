@@ -34,7 +34,9 @@ const simple = pgx.QueryExecModeSimpleProtocol
 
 // Expire deletes what is past retention and returns the rows it deleted:
 //
-//   - rollup rows of each tier with buckets before the tier's cutoff;
+//   - rollup and gauge rows of each tier with buckets before the tier's
+//     cutoff, findings that ended before the hour tier's, and workers
+//     silent since rawBefore;
 //   - executions last updated before rawBefore (Unix seconds), with their
 //     events received on or after the start of rawBefore's UTC day (row
 //     deletes);
@@ -61,6 +63,11 @@ func (db *DB) Expire(ctx context.Context, tierBefore map[rollup.Tier]int64, rawB
 	var total int64
 	for _, ws := range wss {
 		n, err := db.expireRollups(ctx, ws, tierBefore)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		n, err = db.expireResources(ctx, ws, tierBefore, cut)
 		total += n
 		if err != nil {
 			return total, err

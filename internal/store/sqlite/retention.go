@@ -12,9 +12,10 @@ import (
 // deleteChunk bounds each delete so ingest never waits long behind retention.
 const deleteChunk = 5000
 
-// Expire deletes what is past retention: rollup rows of each tier with
-// buckets before the tier's cutoff, and executions last changed before
-// rawBefore (Unix seconds) with all their events. It returns the rows deleted.
+// Expire deletes what is past retention: rollup and gauge rows of each tier
+// with buckets before the tier's cutoff, findings that ended before the hour
+// tier's, and executions (with all their events) and workers last changed
+// before rawBefore (Unix seconds). It returns the rows deleted.
 func (db *DB) Expire(ctx context.Context, tierBefore map[rollup.Tier]int64, rawBefore int64) (int64, error) {
 	wss, err := db.Workspaces(ctx)
 	if err != nil {
@@ -30,8 +31,31 @@ func (db *DB) Expire(ctx context.Context, tierBefore map[rollup.Tier]int64, rawB
 			if err != nil {
 				return total, err
 			}
+			n, err = db.deleteAll(ctx, `DELETE FROM gauges WHERE (workspace_id, tier, gauge, bucket, key) IN
+				(SELECT workspace_id, tier, gauge, bucket, key FROM gauges WHERE workspace_id = ? AND tier = ? AND bucket < ? LIMIT ?)`,
+				ws, int(tier), before)
+			total += n
+			if err != nil {
+				return total, err
+			}
 		}
-		n, err := db.expireExecutions(ctx, ws, rawBefore)
+		// Findings stay as long as the hour rows they describe; workers as
+		// long as raw data.
+		n, err := db.deleteAll(ctx, `DELETE FROM execution_patterns WHERE (workspace_id, id) IN
+			(SELECT workspace_id, id FROM execution_patterns WHERE workspace_id = ? AND ended_at < ? LIMIT ?)`,
+			ws, tierBefore[rollup.Hour]*1e9)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		n, err = db.deleteAll(ctx, `DELETE FROM workers WHERE (workspace_id, worker_id) IN
+			(SELECT workspace_id, worker_id FROM workers WHERE workspace_id = ? AND last_seen < ? LIMIT ?)`,
+			ws, rawBefore*1e9)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		n, err = db.expireExecutions(ctx, ws, rawBefore)
 		total += n
 		if err != nil {
 			return total, err

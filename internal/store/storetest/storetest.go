@@ -23,6 +23,8 @@ import (
 	"github.com/shadower/shadower/internal/auth"
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/ingest"
+	"github.com/shadower/shadower/internal/patterns"
+	"github.com/shadower/shadower/internal/resources"
 	"github.com/shadower/shadower/internal/rollup"
 )
 
@@ -57,6 +59,20 @@ type Store interface {
 	Expire(ctx context.Context, tierBefore map[rollup.Tier]int64, rawBefore int64) (int64, error)
 	Check(ctx context.Context) error
 	Ping(ctx context.Context) error
+
+	// RecordHeartbeats stores heartbeats all or nothing: each worker's
+	// latest report (by timestamp) and their readings in the gauge tiers.
+	RecordHeartbeats(ctx context.Context, hbs []*resources.Heartbeat) error
+	// Workers lists the workers of a workspace last seen at or after since, by id.
+	Workers(ctx context.Context, ws string, since time.Time) ([]resources.Worker, error)
+	// RecordGauges adds readings to every gauge tier.
+	RecordGauges(ctx context.Context, samples []rollup.GaugeSample) error
+	// GaugeRange returns the gauge rows of one tier in [from, to).
+	GaugeRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, gauges []string) ([]rollup.GaugeRow, error)
+	// SaveFindings inserts or updates findings by id; Findings lists those
+	// overlapping [from, to), newest first.
+	SaveFindings(ctx context.Context, rs []patterns.Record) error
+	Findings(ctx context.Context, ws string, from, to time.Time) ([]patterns.Record, error)
 }
 
 // Base is the fixed time the suite's data is laid out around.
@@ -84,6 +100,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Keys", testKeys},
 		{"Expire", testExpire},
 		{"CheckAndPing", testCheck},
+		{"Heartbeats", testHeartbeats},
+		{"Gauges", testGauges},
+		{"Findings", testFindings},
+		{"ExpireResources", testExpireResources},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,7 +6,11 @@ import type {
   ExecutionList,
   ExecutionMetrics,
   ExecutionStatus,
+  Forecast,
+  Patterns,
+  QueueMetrics,
   RealtimeSnapshot,
+  Resources,
   Throughput,
   WorkspacesResponse,
 } from './types';
@@ -134,6 +138,32 @@ export class ApiClient {
       { workspace_id: ws, from, to, step, agent_id: agent },
       signal,
     );
+  }
+
+  queue(ws: string, win: WindowParams, agent?: string, signal?: AbortSignal) {
+    return this.get<QueueMetrics>(
+      '/api/v1/metrics/execution/queue',
+      { workspace_id: ws, ...windowQuery(win), agent_id: agent },
+      signal,
+    );
+  }
+
+  /** Workers and the service's host; not filtered by agent (workers serve every agent). */
+  resources(ws: string, win: WindowParams, signal?: AbortSignal) {
+    return this.get<Resources>('/api/v1/metrics/execution/resources', { workspace_id: ws, ...windowQuery(win) }, signal);
+  }
+
+  patterns(ws: string, win: WindowParams, agent?: string, signal?: AbortSignal) {
+    return this.get<Patterns>(
+      '/api/v1/metrics/execution/patterns',
+      { workspace_id: ws, ...windowQuery(win), agent_id: agent },
+      signal,
+    );
+  }
+
+  /** The next 24 hours; takes no window. */
+  forecast(ws: string, agent?: string, signal?: AbortSignal) {
+    return this.get<Forecast>('/api/v1/metrics/execution/forecast', { workspace_id: ws, agent_id: agent }, signal);
   }
 
   executions(

@@ -11,6 +11,13 @@ import { windowKey } from '../lib/urlState';
 export const METRICS_REFRESH_MS = 30_000;
 /** Realtime polling while the WebSocket is down. */
 export const REALTIME_POLL_MS = 5_000;
+/** The queue and the workers move by the second: refreshed every 10 s. */
+export const QUEUE_REFRESH_MS = 10_000;
+export const RESOURCES_REFRESH_MS = 10_000;
+/** Findings every 30 s, and at once when the live stream announces one. */
+export const PATTERNS_REFRESH_MS = 30_000;
+/** The hourly forecast changes slowly. */
+export const FORECAST_REFRESH_MS = 5 * 60_000;
 
 export const queryKeys = {
   workspaces: () => ['workspaces'] as const,
@@ -22,6 +29,15 @@ export const queryKeys = {
     ['metrics', ws, 'throughput', from, to, step, agent ?? ''] as const,
   failures: (ws: string, win: WindowParams, agent: string | null) =>
     ['metrics', ws, 'failures', windowKey(win), agent ?? ''] as const,
+  /** Under metricsOf: finished executions change the queue too. */
+  queue: (ws: string, win: WindowParams, agent: string | null) =>
+    ['metrics', ws, 'queue', windowKey(win), agent ?? ''] as const,
+  resources: (ws: string, win: WindowParams) => ['resources', ws, windowKey(win)] as const,
+  /** Every patterns query of a workspace: invalidated when the live stream announces a finding. */
+  patternsOf: (ws: string) => ['patterns', ws] as const,
+  patterns: (ws: string, win: WindowParams, agent: string | null) =>
+    ['patterns', ws, windowKey(win), agent ?? ''] as const,
+  forecast: (ws: string, agent: string | null) => ['forecast', ws, agent ?? ''] as const,
   realtime: (ws: string, agent: string | null) => ['realtime', ws, agent ?? ''] as const,
   execution: (ws: string, id: string) => ['execution', ws, id] as const,
 };
@@ -78,6 +94,51 @@ export function useRecentFailures(ws: string, win: WindowParams, agent: string |
     queryFn: ({ signal }) => api.executions(ws, { status: 'failed', agent: agent ?? undefined, window: win, limit: 20 }, signal),
     staleTime: METRICS_REFRESH_MS,
     refetchInterval: METRICS_REFRESH_MS,
+  });
+}
+
+/** What waits now, queue wait over the window, and when the backlog drains. */
+export function useQueue(ws: string, win: WindowParams, agent: string | null) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.queue(ws, win, agent),
+    queryFn: ({ signal }) => api.queue(ws, win, agent ?? undefined, signal),
+    staleTime: QUEUE_REFRESH_MS,
+    refetchInterval: QUEUE_REFRESH_MS,
+  });
+}
+
+/** The workers (from their heartbeats) and this service's host, for the whole workspace. */
+export function useResources(ws: string, win: WindowParams) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.resources(ws, win),
+    queryFn: ({ signal }) => api.resources(ws, win, signal),
+    staleTime: RESOURCES_REFRESH_MS,
+    refetchInterval: RESOURCES_REFRESH_MS,
+  });
+}
+
+/** The detector's findings overlapping the window (the anomaly list and the chart shading share it). */
+export function usePatterns(ws: string, win: WindowParams, agent: string | null) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.patterns(ws, win, agent),
+    queryFn: ({ signal }) => api.patterns(ws, win, agent ?? undefined, signal),
+    staleTime: PATTERNS_REFRESH_MS,
+    refetchInterval: PATTERNS_REFRESH_MS,
+  });
+}
+
+/** The next 24 hours, hourly; fetched only where a chart shows it. */
+export function useForecast(ws: string, agent: string | null, enabled: boolean) {
+  const api = useApi();
+  return useQuery({
+    queryKey: queryKeys.forecast(ws, agent),
+    queryFn: ({ signal }) => api.forecast(ws, agent ?? undefined, signal),
+    enabled,
+    staleTime: FORECAST_REFRESH_MS,
+    refetchInterval: FORECAST_REFRESH_MS,
   });
 }
 

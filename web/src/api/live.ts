@@ -1,11 +1,12 @@
 // The live stream: a WebSocket that writes realtime snapshots into the query
-// cache and refreshes the window's metrics when executions finish.
-import { useEffect, useState } from 'react';
+// cache, refreshes the window's metrics when executions finish, and the
+// findings when the detector announces one.
+import { useEffect, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { WS_UNAUTHORIZED } from './client';
 import { queryKeys, type LiveStatus } from './hooks';
 import { REFUSED_MESSAGE, useApi, useSession } from './session';
-import type { LiveMessage } from './types';
+import type { Finding, LiveMessage } from './types';
 import { backoffDelay, throttle } from '../lib/throttle';
 
 /** Finished executions refresh the window's metrics at most this often. */
@@ -16,7 +17,12 @@ export function parseLiveMessage(raw: unknown): LiveMessage | null {
   try {
     const m = JSON.parse(raw) as { type?: unknown; data?: unknown };
     if (!m || typeof m.type !== 'string' || typeof m.data !== 'object' || m.data === null) return null;
-    if (m.type === 'execution_update' || m.type === 'execution_started' || m.type === 'execution_completed') {
+    if (
+      m.type === 'execution_update' ||
+      m.type === 'execution_started' ||
+      m.type === 'execution_completed' ||
+      m.type === 'anomaly_detected'
+    ) {
       return m as LiveMessage;
     }
     return null;
@@ -25,15 +31,23 @@ export function parseLiveMessage(raw: unknown): LiveMessage | null {
   }
 }
 
-export function useLiveStream(
-  ws: string | null,
-  agent: string | null,
-  WebSocketImpl: typeof WebSocket | undefined = globalThis.WebSocket,
-): LiveStatus {
+export interface LiveOptions {
+  /** Called with each finding the server announces (opened, or become critical). */
+  onAnomaly?: (f: Finding) => void;
+  WebSocketImpl?: typeof WebSocket;
+}
+
+export function useLiveStream(ws: string | null, agent: string | null, opts: LiveOptions = {}): LiveStatus {
   const api = useApi();
   const { signOut } = useSession();
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<LiveStatus>('connecting');
+  const WebSocketImpl = opts.WebSocketImpl ?? globalThis.WebSocket;
+  // The latest callback, without reconnecting when it changes.
+  const onAnomaly = useRef(opts.onAnomaly);
+  useEffect(() => {
+    onAnomaly.current = opts.onAnomaly;
+  }, [opts.onAnomaly]);
 
   useEffect(() => {
     if (!ws) return;
@@ -73,6 +87,9 @@ export function useLiveStream(
           queryClient.setQueryData(queryKeys.realtime(ws, agent), m.data);
         } else if (m.type === 'execution_completed') {
           invalidate();
+        } else if (m.type === 'anomaly_detected') {
+          void queryClient.invalidateQueries({ queryKey: queryKeys.patternsOf(ws) });
+          onAnomaly.current?.(m.data);
         }
       };
       s.onclose = (ev: CloseEvent) => {

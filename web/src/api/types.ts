@@ -1,6 +1,6 @@
 // Types of the JSON the service answers, field for field as the Go structs
 // encode them (internal/metrics/sections.go, internal/realtime/realtime.go,
-// internal/httpapi/handlers.go). Times are RFC 3339 strings in UTC; every
+// internal/httpapi/handlers.go, internal/resources, internal/patterns). Times are RFC 3339 strings in UTC; every
 // `*_ms` field is milliseconds. `null` stands where the Go side has a nil
 // pointer ("unknown"), never for zero.
 
@@ -176,10 +176,186 @@ export interface Comparison {
   queue_wait_p95_ms: Change;
 }
 
-/** A section whose capability is not built yet. */
-export interface Unavailable {
+/** One agent's queue: waiting now, and queue wait over the window. */
+export interface AgentQueue {
+  agent_id: string;
+  queued: number;
+  oldest_wait_ms: number | null;
+  count: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+}
+
+/** One bucket of the backlog (sampled every 15 s); null where no sample was taken. */
+export interface QueuePoint {
+  t: Time;
+  queued_max: number | null;
+  queued_mean: number | null;
+  oldest_wait_ms_max: number | null;
+  wait_count: number;
+}
+
+/** GET /api/v1/metrics/execution/queue */
+export interface QueueMetrics {
+  at: Time;
+  from: Time;
+  to: Time;
+  step_seconds: number;
+  queued: number;
+  oldest_wait_ms: number | null;
+  /** finished per minute over the last 5 minutes */
+  completion_rate_per_minute: number;
+  /** started per minute over the last 5 minutes */
+  arrival_rate_per_minute: number;
+  /** queued / completion rate; 0 with nothing queued, null when nothing finished in 5 minutes while work waits */
+  drain_seconds: number | null;
+  /** queue wait over the window */
+  wait: QueueWaitStat;
+  by_agent: AgentQueue[];
+  series: QueuePoint[];
+}
+
+/** A worker, from its latest heartbeat. */
+export interface WorkerInfo {
+  worker_id: string;
+  labels: Record<string, string>;
+  capacity_slots: number;
+  busy_slots: number;
+  /** busy / capacity, 0..1 */
+  utilization: number | null;
+  cpu_percent: number | null;
+  memory_bytes: number | null;
+  memory_limit_bytes: number | null;
+  interval_seconds: number;
+  first_seen: Time;
+  last_seen: Time;
+  lost: boolean;
+  /** executions running on it now, from events */
+  running: number;
+}
+
+/** One bucket of the workers' gauges: means of the heartbeats in it, null where none arrived. */
+export interface ResourcePoint {
+  t: Time;
+  workers: number;
+  capacity_slots: number | null;
+  busy_slots: number | null;
+  utilization: number | null;
+  cpu_percent: number | null;
+  memory_bytes: number | null;
+}
+
+/** The host of this service. */
+export interface HostInfo {
+  hostname: string;
+  cpu_percent: number | null;
+  /** the cores this service may use (its cgroup quota, else the machine's) */
+  cpu_limit_cores: number;
+  memory_bytes: number | null;
+  memory_limit_bytes: number | null;
+  process_rss_bytes: number | null;
+  /** true when the limits come from a container's cgroup */
+  cgroup: boolean;
+  sampled_at: Time;
+}
+
+/** GET /api/v1/metrics/execution/resources */
+export interface Resources {
+  at: Time;
+  from: Time;
+  to: Time;
+  step_seconds: number;
+  workers_active: number;
+  workers_lost: number;
+  capacity_slots: number;
+  busy_slots: number;
+  utilization: number | null;
+  cpu_percent: number | null;
+  memory_bytes: number;
+  workers: WorkerInfo[];
+  series: ResourcePoint[];
+  host: HostInfo;
+}
+
+export type FindingMetric = 'throughput' | 'error_rate' | 'duration_p95' | 'queue_wait_p95';
+export type FindingSeverity = 'warning' | 'critical';
+export type FindingBaseline = 'seasonal' | 'robust';
+
+/** An agent behind a workspace finding. */
+export interface Contributor {
+  agent_id: string;
+  observed: number;
+  expected: number;
+  /** of the excess, 0..1 */
+  share: number;
+}
+
+/** An unusual stretch found by the detector. */
+export interface Finding {
+  id: string;
+  metric: FindingMetric;
+  /** null for the workspace as a whole */
+  agent_id: string | null;
+  direction: 'up' | 'down';
+  start: Time;
+  end: Time;
+  ongoing: boolean;
+  observed: number;
+  expected: number;
+  score: number;
+  severity: FindingSeverity;
+  baseline: FindingBaseline;
+  explanation: string;
+  contributors: Contributor[];
+  updated_at: Time;
+}
+
+export interface DetectorStatus {
+  running: boolean;
+  evaluated_through: Time | null;
+  baseline: FindingBaseline | 'none';
+  /** hours, fractional */
+  history_hours: number;
+}
+
+/** GET /api/v1/metrics/execution/patterns */
+export interface Patterns {
+  from: Time;
+  to: Time;
+  /** newest first */
+  anomalies: Finding[];
+  bursts: Finding[];
+  detector: DetectorStatus;
+}
+
+/** One hour of the forecast; lower and upper bound the 90% prediction interval. */
+export interface ForecastPoint {
+  t: Time;
+  expected: number;
+  lower: number;
+  upper: number;
+}
+
+export interface CapacityWarning {
+  t: Time;
+  expected: number;
+  capacity_per_hour: number;
+}
+
+/** GET /api/v1/metrics/execution/forecast: executions expected per hour over the next 24 hours. */
+export interface Forecast {
   available: boolean;
   reason: string;
+  generated_at: Time;
+  model: string;
+  history_hours: number;
+  step_seconds: number;
+  series: ForecastPoint[];
+  backtest_mape_pct: number | null;
+  capacity_per_hour: number | null;
+  capacity_warning: CapacityWarning | null;
 }
 
 /** GET /api/v1/metrics/execution */
@@ -188,8 +364,10 @@ export interface ExecutionMetrics {
   throughput: Throughput;
   latency: Latency;
   performance: Performance;
-  patterns: Unavailable;
-  resources: Unavailable;
+  patterns: Patterns;
+  resources: Resources;
+  queue: QueueMetrics;
+  forecast: Forecast;
   comparison: Comparison;
 }
 
@@ -281,4 +459,5 @@ export interface ExecutionCompletedData {
 export type LiveMessage =
   | { type: 'execution_update'; data: RealtimeSnapshot }
   | { type: 'execution_started'; data: ExecutionStartedData }
-  | { type: 'execution_completed'; data: ExecutionCompletedData };
+  | { type: 'execution_completed'; data: ExecutionCompletedData }
+  | { type: 'anomaly_detected'; data: Finding };

@@ -5,6 +5,7 @@ import {
   BarElement,
   CategoryScale,
   Chart,
+  Filler,
   Legend,
   LinearScale,
   LineController,
@@ -13,7 +14,8 @@ import {
   Tooltip,
 } from 'chart.js';
 
-Chart.register(BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend);
+// Filler shades the forecast's 90% interval.
+Chart.register(BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
 
 Chart.defaults.font.family =
   'ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
@@ -34,6 +36,12 @@ export const COLORS = {
   success: '#7c3aed',
   grid: '#e2e8f0',
   queue: '#64748b',
+  queueMean: '#94a3b8',
+  forecast: '#4f46e5',
+  forecastBand: 'rgba(79, 70, 229, 0.14)',
+  capacity: '#dc2626',
+  utilization: '#0ea5e9',
+  cpu: '#d97706',
 } as const;
 
 export { Chart };

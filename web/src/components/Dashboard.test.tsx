@@ -2,7 +2,7 @@ import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket, healthyRoutes, renderApp } from '../test/harness';
-import { metrics, snapshot } from '../test/fixtures';
+import { finding, metrics, snapshot } from '../test/fixtures';
 
 const figure = (name: string) => within(screen.getByRole('group', { name })).getByTestId('figure-value');
 
@@ -76,6 +76,39 @@ describe('live stream', () => {
     // The two others wait for the end of the 5 s interval.
     await new Promise((r) => setTimeout(r, 100));
     expect(metricsCalls()).toBe(before + 1);
+  });
+
+  it('refetches the findings at once when the detector announces one, and shows a notice', async () => {
+    const user = userEvent.setup();
+    const { server } = renderApp({ url: '/?ws=acme' });
+    const anomalies = await screen.findByRole('region', { name: 'Anomalies' });
+    await within(anomalies).findByRole('list', { name: 'Findings' });
+    const sock = FakeWebSocket.last();
+    act(() => sock.open());
+    const patternCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution/patterns').length;
+    const before = patternCalls();
+    act(() =>
+      sock.message({
+        type: 'anomaly_detected',
+        data: finding({
+          id: 'f-9',
+          metric: 'queue_wait_p95',
+          agent_id: 'writer',
+          observed: 45_000,
+          expected: 4_000,
+          explanation: 'Queue wait p95 of writer reached 45 s, against 4 s usually.',
+          contributors: [],
+        }),
+      }),
+    );
+    await waitFor(() => expect(patternCalls()).toBe(before + 1));
+    const notices = screen.getByRole('region', { name: 'New anomalies' });
+    const notice = within(notices).getByRole('group', { name: 'New anomaly: Queue wait p95 up, writer' });
+    expect(notice).toHaveTextContent('Critical');
+    expect(notice).toHaveTextContent('45 s observed vs 4 s expected');
+    expect(notice).toHaveTextContent('Queue wait p95 of writer reached 45 s, against 4 s usually.');
+    await user.click(within(notice).getByRole('button', { name: 'Dismiss' }));
+    expect(within(notices).queryByRole('group')).not.toBeInTheDocument();
   });
 
   it('reconnects after the server closes, showing it', async () => {
@@ -321,6 +354,22 @@ describe('charts', () => {
     renderApp({ url: '/?ws=acme' });
     const region = await screen.findByRole('region', { name: 'Executions and success rate' });
     expect(await within(region).findByRole('img')).toHaveAccessibleName(/30 in all, 86\.7% succeeded/);
+    // The findings are shaded here too: the burst overlaps the series, the earlier one does not.
+    await waitFor(() => expect(within(region).getByRole('img')).toHaveAccessibleName(/succeeded; 1 anomaly shaded$/));
+  });
+});
+
+describe('workers, queue and findings', () => {
+  it('have their panels on the page', async () => {
+    renderApp({ url: '/?ws=acme' });
+    const load = await screen.findByRole('region', { name: 'System load' });
+    expect(await within(load).findByRole('table')).toHaveTextContent('w-3');
+    const q = screen.getByRole('region', { name: 'Queue backlog and wait' });
+    expect(await within(q).findByRole('group', { name: 'Drain estimate' })).toHaveTextContent('Drains in ~29 s at 4.2/min');
+    const a = screen.getByRole('region', { name: 'Anomalies' });
+    expect(await within(a).findAllByRole('listitem', { name: /,/ })).toHaveLength(2);
+    const tp = screen.getByRole('region', { name: 'Throughput' });
+    await waitFor(() => expect(tp).toHaveTextContent('Forecast, per hour, next 24 h'));
   });
 });
 

@@ -1,7 +1,10 @@
-import { useCallback, useEffect } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { LiveStatusContext, useWorkspaces } from '../api/hooks';
 import { useLiveStream } from '../api/live';
+import type { Finding } from '../api/types';
 import { useViewState, windowOf } from '../lib/urlState';
+import { AnomalyList } from './AnomalyList';
+import { AnomalyToasts } from './AnomalyToast';
 import { ExecutionDetail } from './ExecutionDetail';
 import { ExecutionTimeline } from './ExecutionTimeline';
 import { Header } from './Header';
@@ -9,9 +12,11 @@ import { LatencyDistribution } from './LatencyDistribution';
 import { Empty, ErrorState, Loading } from './Panel';
 import { PerformanceByAgent } from './PerformanceByAgent';
 import { QueueDepthIndicator } from './QueueDepthIndicator';
+import { QueueLatency } from './QueueLatency';
 import { RealtimeExecutions } from './RealtimeExecutions';
 import { RecentFailures } from './RecentFailures';
 import { StatusBar } from './StatusBar';
+import { SystemLoadMonitor } from './SystemLoadMonitor';
 import { ThroughputChart } from './ThroughputChart';
 
 export function Dashboard() {
@@ -24,7 +29,17 @@ export function Dashboard() {
     if (!view.ws && first) nav({ ws: first }, { replace: true });
   }, [view.ws, first, nav]);
 
-  const live = useLiveStream(view.ws, view.agent);
+  // Findings announced live, shown as notices until dismissed (the list itself is refetched).
+  const [notices, setNotices] = useState<{ ws: string; f: Finding }[]>([]);
+  const liveWs = view.ws;
+  const onAnomaly = useCallback(
+    (f: Finding) => {
+      if (liveWs) setNotices((n) => [{ ws: liveWs, f }, ...n.filter((x) => x.f.id !== f.id)].slice(0, 3));
+    },
+    [liveWs],
+  );
+  const dismissNotice = useCallback((id: string) => setNotices((n) => n.filter((x) => x.f.id !== id)), []);
+  const live = useLiveStream(view.ws, view.agent, { onAnomaly });
   const openExecution = useCallback((id: string) => nav({ exec: id }), [nav]);
   const closeExecution = useCallback(() => nav({ exec: null }), [nav]);
   const selectAgent = useCallback((agent: string | null) => nav({ agent, exec: null }), [nav]);
@@ -73,9 +88,14 @@ export function Dashboard() {
         </div>
         <ThroughputChart ws={ws} win={win} agent={agent} />
         <div className="grid gap-4 xl:grid-cols-2">
+          <AnomalyList ws={ws} win={win} agent={agent} />
+          <QueueLatency ws={ws} win={win} agent={agent} />
+        </div>
+        <div className="grid gap-4 xl:grid-cols-2">
           <LatencyDistribution ws={ws} win={win} agent={agent} />
           <ExecutionTimeline ws={ws} win={win} agent={agent} />
         </div>
+        <SystemLoadMonitor ws={ws} win={win} agent={agent} />
         <div className="grid gap-4 xl:grid-cols-2">
           <PerformanceByAgent ws={ws} win={win} agent={agent} onSelectAgent={selectAgent} />
           <RecentFailures ws={ws} win={win} agent={agent} onOpen={openExecution} />
@@ -89,6 +109,7 @@ export function Dashboard() {
     <LiveStatusContext.Provider value={live}>
       {header}
       <main className="mx-auto max-w-screen-2xl space-y-4 px-4 py-4">{content}</main>
+      <AnomalyToasts items={notices.filter((n) => n.ws === view.ws).map((n) => n.f)} onDismiss={dismissNotice} />
     </LiveStatusContext.Provider>
   );
 }

@@ -1,8 +1,10 @@
 import { Chart } from 'react-chartjs-2';
 import type { ChartData, ChartOptions } from 'chart.js';
 import { COLORS } from '../charts/setup';
+import { findingBandsPlugin, type FindingBandsOptions } from '../charts/findingBands';
 import type { WindowParams } from '../api/client';
-import { useMetrics } from '../api/hooks';
+import { useMetrics, usePatterns } from '../api/hooks';
+import { findingBands } from '../lib/patterns';
 import { timelineData } from '../lib/series';
 import { formatCount, formatRatePct } from '../lib/format';
 import { stepLabel } from '../lib/time';
@@ -11,6 +13,7 @@ import { Empty, ErrorState, Loading, Panel } from './Panel';
 export function ExecutionTimeline(props: { ws: string; win: WindowParams; agent: string | null }) {
   const m = useMetrics(props.ws, props.win, props.agent);
   const tp = m.data?.throughput;
+  const patterns = usePatterns(props.ws, props.win, props.agent);
 
   let body;
   if (m.isPending) body = <Loading what="the timeline" className="h-56" />;
@@ -18,6 +21,7 @@ export function ExecutionTimeline(props: { ws: string; win: WindowParams; agent:
   else if (!tp || tp.total === 0) body = <Empty className="h-56">No execution finished in this window.</Empty>;
   else {
     const d = timelineData(tp.series, tp.step_seconds);
+    const bands = findingBands(patterns.data?.anomalies ?? [], tp.series, tp.step_seconds);
     const data: ChartData<'bar' | 'line', (number | null)[], string> = {
       labels: d.labels,
       datasets: [
@@ -81,6 +85,7 @@ export function ExecutionTimeline(props: { ws: string; win: WindowParams; agent:
                 : `Executions: ${formatCount(item.raw as number)}`,
           },
         },
+        ...({ findingBands: { bands } satisfies FindingBandsOptions } as object),
       },
     };
     body = (
@@ -89,8 +94,9 @@ export function ExecutionTimeline(props: { ws: string; win: WindowParams; agent:
           type="bar"
           data={data}
           options={options}
+          plugins={[findingBandsPlugin]}
           role="img"
-          aria-label={`Executions finished per ${stepLabel(tp.step_seconds)} and success rate; ${formatCount(tp.total)} in all, ${formatRatePct(m.data?.performance.success_rate)} succeeded`}
+          aria-label={`Executions finished per ${stepLabel(tp.step_seconds)} and success rate; ${formatCount(tp.total)} in all, ${formatRatePct(m.data?.performance.success_rate)} succeeded${bands.length ? `; ${bands.length} ${bands.length === 1 ? 'anomaly' : 'anomalies'} shaded` : ''}`}
         />
       </div>
     );

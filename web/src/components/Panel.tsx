@@ -63,3 +63,16 @@ export function ErrorState(props: { what: string; error: unknown; onRetry?: () =
     </div>
   );
 }
+
+/** A figure inside a panel: a small name over a value, named for assistive technology and tests. */
+export function Stat(props: { name: string; value: ReactNode; sub?: ReactNode; className?: string }) {
+  return (
+    <div role="group" aria-label={props.name} className={`min-w-0 ${props.className ?? ''}`}>
+      <div className="text-xs text-slate-500">{props.name}</div>
+      <div className="text-xl font-semibold text-slate-900 tabular-nums" data-testid="stat-value">
+        {props.value}
+      </div>
+      {props.sub && <div className="truncate text-xs text-slate-500">{props.sub}</div>}
+    </div>
+  );
+}

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   changeTone,
+  formatAgo,
+  formatBytes,
   formatChangePct,
   formatCount,
   formatDuration,
   formatElapsed,
+  formatMinute,
+  formatPercent,
   formatPointsChange,
   formatRate,
   formatRatePct,
@@ -104,5 +108,48 @@ describe('formatTimestamp', () => {
     expect(formatTimestamp('2026-02-27T14:03:27Z', now, 'UTC')).toBe('27 Feb 14:03:27');
     expect(formatTimestamp(null, now, 'UTC')).toBe('—');
     expect(formatTimestamp('garbage', now, 'UTC')).toBe('—');
+  });
+});
+
+describe('formatBytes', () => {
+  it.each([
+    [null, '—'],
+    [0, '0 B'],
+    [512, '512 B'],
+    [1536, '1.5 KiB'],
+    [730 * 1024 ** 2, '730 MiB'],
+    [3.25 * 1024 ** 3, '3.3 GiB'],
+    [1024 ** 3 - 1, '1 GiB'],
+    [12 * 1024 ** 4, '12 TiB'],
+  ])('%s -> %s', (v, want) => {
+    expect(formatBytes(v)).toBe(want);
+  });
+});
+
+describe('formatPercent', () => {
+  it('keeps one decimal below 10%', () => {
+    expect(formatPercent(0.42)).toBe('0.4%');
+    expect(formatPercent(7.5)).toBe('7.5%');
+    expect(formatPercent(41.5)).toBe('42%');
+    expect(formatPercent(100)).toBe('100%');
+    expect(formatPercent(null)).toBe('—');
+  });
+});
+
+describe('formatAgo', () => {
+  it('says how long ago', () => {
+    expect(formatAgo(400)).toBe('just now');
+    expect(formatAgo(12_000)).toBe('12 s ago');
+    expect(formatAgo(210_000)).toBe('3.5 min ago');
+    expect(formatAgo(null)).toBe('—');
+  });
+});
+
+describe('formatMinute', () => {
+  it('shows the time to the minute, with the day when not today', () => {
+    const now = new Date('2026-03-01T18:00:00Z');
+    expect(formatMinute('2026-03-01T14:03:27Z', now, 'UTC')).toBe('14:03');
+    expect(formatMinute('2026-03-02T01:00:00Z', now, 'UTC')).toBe('2 Mar 01:00');
+    expect(formatMinute(undefined, now, 'UTC')).toBe('—');
   });
 });

@@ -106,3 +106,42 @@ export function formatTimestamp(iso: string | null | undefined, now: Date = new 
   const day = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(d);
   return `${day} ${time}`;
 }
+
+/** A size in bytes, binary units: "512 B", "1.5 KiB", "730 MiB", "3.2 GiB". */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return NONE;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = Math.abs(bytes);
+  let i = 0;
+  while (v >= 1023.95 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const sign = bytes < 0 ? '-' : '';
+  return sign + (i === 0 ? String(Math.round(v)) : trim(v, v < 10 ? 1 : 0)) + ' ' + units[i];
+}
+
+/** A percentage already in 0..100: "0.4%", "7.5%", "42%". */
+export function formatPercent(pct: number | null | undefined): string {
+  if (pct === null || pct === undefined || !Number.isFinite(pct)) return NONE;
+  return trim(pct, Math.abs(pct) < 10 ? 1 : 0) + '%';
+}
+
+/** How long ago: "just now", "12 s ago", "3.5 min ago". */
+export function formatAgo(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return NONE;
+  if (ms < 1000) return 'just now';
+  return formatDuration(ms) + ' ago';
+}
+
+/** A time to the minute: "14:03" on the day of `now`, else "3 Mar 14:03". */
+export function formatMinute(iso: string | null | undefined, now: Date = new Date(), timeZone?: string): string {
+  if (!iso) return NONE;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return NONE;
+  const dayOf = (x: Date) => new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'short' }).format(x);
+  const hm = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(d);
+  if (dayOf(d) === dayOf(now)) return hm;
+  const day = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(d);
+  return `${day} ${hm}`;
+}

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { point } from '../test/fixtures';
 import {
   histogramData,
+  loneDots,
+  lonePoints,
   percentileMarks,
   positionInBuckets,
   seriesIsEmpty,
@@ -94,5 +96,16 @@ describe('latency histogram', () => {
     expect(marks.map((m) => m.name)).toEqual(['p50', 'p90', 'p95', 'p99']);
     expect(marks[0]!.position).toBeCloseTo(2.5);
     expect(marks[3]!.valueMs).toBe(20_000);
+  });
+});
+
+describe('lonePoints', () => {
+  it('marks known values between gaps', () => {
+    expect(lonePoints([5, null, 3, 4, null, 7])).toEqual([true, false, false, false, false, true]);
+    expect(lonePoints([null, null])).toEqual([false, false]);
+    expect(lonePoints([1])).toEqual([true]);
+  });
+  it('gives a dot radius to lone points only', () => {
+    expect(loneDots([5, null, 3, 4], 2)).toEqual([2, 0, 0, 0]);
   });
 });

@@ -148,3 +148,16 @@ export function percentileMarks(latency: Pick<Latency, 'distribution' | `${Perce
   }
   return out;
 }
+
+/**
+ * The points a line cannot show: known values with no known neighbour. A
+ * chart draws a dot there, and nowhere else.
+ */
+export function lonePoints(values: (number | null)[]): boolean[] {
+  return values.map((v, i) => v !== null && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null);
+}
+
+/** Point radii for a line: a dot on each lone point, none elsewhere. */
+export function loneDots(values: (number | null)[], radius = 2): number[] {
+  return lonePoints(values).map((lone) => (lone ? radius : 0));
+}

@@ -8,6 +8,19 @@ export function isTimeframe(s: string | null | undefined): s is Timeframe {
   return !!s && (TIMEFRAMES as readonly string[]).includes(s);
 }
 
+// Building an Intl.DateTimeFormat costs far more than using one, and a chart
+// labels hundreds of buckets: formatters are kept per options and zone.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function dtf(timeZone: string | undefined, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${timeZone ?? ''}|${JSON.stringify(opts)}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { ...opts, timeZone });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /**
  * The label of a bucket starting at `iso`, for a series of `stepSeconds`
  * steps: times of day for minute steps, day and hour for hourly ones, dates
@@ -18,11 +31,11 @@ export function bucketLabel(iso: string, stepSeconds: number, timeZone?: string)
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   if (stepSeconds >= 86400) {
-    return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' }).format(d);
+    return dtf('UTC', { day: 'numeric', month: 'short' }).format(d);
   }
-  const hm = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(d);
+  const hm = dtf(timeZone, { hour: '2-digit', minute: '2-digit', hour12: false }).format(d);
   if (stepSeconds < 3600) return hm;
-  const day = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(d);
+  const day = dtf(timeZone, { day: 'numeric', month: 'short' }).format(d);
   return `${day} ${hm}`;
 }
 
@@ -32,18 +45,11 @@ export function bucketRange(iso: string, stepSeconds: number, timeZone?: string)
   if (Number.isNaN(d.getTime())) return iso;
   const end = new Date(d.getTime() + stepSeconds * 1000);
   if (stepSeconds >= 86400) {
-    const f = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
+    const f = dtf('UTC', { day: 'numeric', month: 'short', year: 'numeric' });
     return stepSeconds === 86400 ? f.format(d) + ' (UTC)' : `${f.format(d)} – ${f.format(end)} (UTC)`;
   }
-  const full = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  });
-  const hm = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false });
+  const full = dtf(timeZone, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
+  const hm = dtf(timeZone, { hour: '2-digit', minute: '2-digit', hour12: false });
   return `${full.format(d)} – ${hm.format(end)}`;
 }
 

@@ -1,8 +1,11 @@
 // Renders the app against a fake server and a fake WebSocket.
+import type { ReactNode } from 'react';
 import { render } from '@testing-library/react';
+import { QueryClientProvider } from '@tanstack/react-query';
 import { vi } from 'vitest';
 import { App, makeQueryClient } from '../App';
-import { metrics, snapshot } from './fixtures';
+import { SessionProvider } from '../api/session';
+import { forecast, metrics, patterns, queue, resources, snapshot } from './fixtures';
 
 export interface Reply {
   status?: number;
@@ -32,6 +35,10 @@ export function healthyRoutes(over: Record<string, Route | Reply> = {}): Record<
     '/api/v1/metrics/execution': { body: metrics() },
     '/api/v1/metrics/execution/realtime': { body: snapshot() },
     '/api/v1/metrics/execution/throughput': { body: metrics().throughput },
+    '/api/v1/metrics/execution/queue': { body: queue() },
+    '/api/v1/metrics/execution/resources': { body: resources() },
+    '/api/v1/metrics/execution/patterns': { body: patterns() },
+    '/api/v1/metrics/execution/forecast': { body: forecast() },
     '/api/v1/executions': {
       body: {
         items: [
@@ -132,5 +139,20 @@ export function renderApp(opts: { routes?: Record<string, Route | Reply>; key?: 
   queryClient.setDefaultOptions({ queries: { ...queryClient.getDefaultOptions().queries, retry: false } });
   vi.stubGlobal('WebSocket', FakeWebSocket);
   const utils = render(<App queryClient={queryClient} fetch={server.fetch} initialKey={opts.key === undefined ? 'shk_test' : opts.key} />);
+  return { ...utils, server, queryClient };
+}
+
+/** Renders one panel signed in against a fake server, without the rest of the page. */
+export function renderPanel(ui: ReactNode, opts: { routes?: Record<string, Route | Reply> } = {}) {
+  const server = fakeServer(opts.routes ?? healthyRoutes());
+  const queryClient = makeQueryClient();
+  queryClient.setDefaultOptions({ queries: { ...queryClient.getDefaultOptions().queries, retry: false } });
+  const utils = render(
+    <QueryClientProvider client={queryClient}>
+      <SessionProvider fetch={server.fetch} initialKey="shk_test">
+        {ui}
+      </SessionProvider>
+    </QueryClientProvider>,
+  );
   return { ...utils, server, queryClient };
 }
