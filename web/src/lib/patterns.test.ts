@@ -75,6 +75,21 @@ describe('findingBands', () => {
     );
     expect(b.map((x) => x.id)).toEqual(['w', 'c']);
   });
+  it('merges overlapping findings of one severity into one band', () => {
+    const b = findingBands(
+      [
+        finding({ id: 'a', start: '2026-03-01T11:00:00Z', end: '2026-03-01T11:30:00Z', metric: 'queue_wait_p95' }),
+        finding({ id: 'b', start: '2026-03-01T11:15:00Z', end: '2026-03-01T11:45:00Z' }),
+        finding({ id: 'w', start: '2026-03-01T11:15:00Z', end: '2026-03-01T11:20:00Z', severity: 'warning' }),
+      ],
+      series,
+      900,
+    );
+    expect(b).toEqual([
+      { id: 'w', from: 0.5, to: 0.5 + 5 / 15, severity: 'warning', label: '↑ Throughput' },
+      { id: 'a', from: -0.5, to: 2.5, severity: 'critical', label: '↑ Queue wait p95 +1' },
+    ]);
+  });
   it('gives nothing for an empty series', () => {
     expect(findingBands([finding()], [], 60)).toEqual([]);
   });

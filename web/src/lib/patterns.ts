@@ -101,6 +101,26 @@ export function findingBands(findings: Finding[], series: { t: string }[], stepS
       label: `${f.direction === 'up' ? '↑' : '↓'} ${metricLabel(f.metric)}`,
     });
   }
-  // Critical ones drawn last, on top.
-  return out.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'critical' ? 1 : -1));
+  // Overlapping findings of one severity become one band, so shading does
+  // not darken where several agree; critical bands are drawn last, on top.
+  const merged: FindingBand[] = [];
+  for (const severity of ['warning', 'critical'] as const) {
+    let cur: (FindingBand & { n: number }) | null = null;
+    for (const b of out.filter((x) => x.severity === severity).sort((a, b) => a.from - b.from)) {
+      if (cur && b.from <= cur.to) {
+        cur.to = Math.max(cur.to, b.to);
+        cur.n++;
+        continue;
+      }
+      if (cur) merged.push(bandOf(cur));
+      cur = { ...b, n: 1 };
+    }
+    if (cur) merged.push(bandOf(cur));
+  }
+  return merged;
+}
+
+function bandOf(b: FindingBand & { n: number }): FindingBand {
+  const { n, ...band } = b;
+  return n > 1 ? { ...band, label: `${band.label} +${n - 1}` } : band;
 }
