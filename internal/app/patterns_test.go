@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,8 +36,9 @@ func startAt(t *testing.T, dir string, c *clock) *Server {
 }
 
 // steady sends, for each minute in [from, to), runs of agents at their
-// per-minute rates (Poisson), each started and completed within the minute.
-func steady(t *testing.T, c client, ws string, from, to time.Time, rates map[string]func(time.Time) float64, rng *rand.Rand) int {
+// per-minute rates (Poisson), each started within the minute and running
+// 0.5 to 2.5 s, or run long.
+func steady(t *testing.T, c client, ws string, from, to time.Time, rates map[string]func(time.Time) float64, rng *rand.Rand, long ...time.Duration) int {
 	t.Helper()
 	var batch []map[string]any
 	sent := 0
@@ -51,13 +54,17 @@ func steady(t *testing.T, c client, ws string, from, to time.Time, rates map[str
 		batch = batch[:0]
 	}
 	n := 0
+	agents := slices.Sorted(maps.Keys(rates)) // the same draws every run
 	for m := from; m.Before(to); m = m.Add(time.Minute) {
-		for agent, rate := range rates {
-			for range poisson(rng, rate(m)) {
+		for _, agent := range agents {
+			for range poisson(rng, rates[agent](m)) {
 				n++
 				id := fmt.Sprintf("%s-%d", agent, n)
 				startAt := m.Add(time.Duration(rng.IntN(50_000)) * time.Millisecond)
 				dur := time.Duration(500+rng.IntN(2000)) * time.Millisecond
+				if len(long) > 0 {
+					dur = long[0]
+				}
 				for _, e := range []struct {
 					typ string
 					at  time.Time
@@ -98,7 +105,7 @@ func TestDetectionAsDataArrives(t *testing.T) {
 	rates := map[string]func(time.Time) float64{
 		"mailer": func(m time.Time) float64 {
 			if !m.Before(burst) && m.Before(burst.Add(5*time.Minute)) {
-				return 60
+				return 90
 			}
 			return 12
 		},
@@ -149,7 +156,7 @@ func TestDetectionAsDataArrives(t *testing.T) {
 	}
 	if !ws.Start.Equal(burst) || !ws.Ongoing || ws.Observed < 40 || ws.Expected > 25 || len(ws.Contributors) == 0 ||
 		ws.Contributors[0].AgentID != "mailer" || ws.Contributors[0].Share < 0.8 {
-		t.Errorf("workspace burst = %+v, want from 14:00, ongoing, ~66/min against ~18, mostly mailer", ws)
+		t.Errorf("workspace burst = %+v, want from 14:00, ongoing, ~96/min against ~18, mostly mailer", ws)
 	}
 	for _, f := range p.Anomalies {
 		if f.AgentID != nil && *f.AgentID == "planner" && f.Metric == "throughput" {
@@ -241,5 +248,25 @@ func TestForecastSection(t *testing.T) {
 	}
 	if f.BacktestMAPEPct == nil {
 		t.Error("no backtest error with 4 days of history")
+	}
+
+	// Beta's runs take a minute and its one worker has one slot: 60 an
+	// hour, when 120 are expected from 08:00.
+	steady(t, c, "beta", end.Add(-96*time.Hour), end.Add(-time.Hour), map[string]func(time.Time) float64{
+		"a": func(m time.Time) float64 {
+			if h := m.Hour(); h >= 8 && h < 20 {
+				return 2
+			}
+			return 0
+		}}, rng, time.Minute)
+	if code := c.do("POST", "/api/v1/workers/heartbeat", operator, []byte(beat("beta", "w-1", clk.now(), 1, 1, "")), nil); code != 200 {
+		t.Fatal(code)
+	}
+	c.do("GET", "/api/v1/metrics/execution/forecast?workspace_id=beta", operator, nil, &f)
+	if f.CapacityPerHour == nil || *f.CapacityPerHour != 60 || f.CapacityWarning == nil || f.CapacityWarning.CapacityPerHour != 60 {
+		t.Fatalf("capacity %v warning %+v, want 60 an hour and a warning", f.CapacityPerHour, f.CapacityWarning)
+	}
+	if w := f.CapacityWarning; w.Expected <= 60 || w.T.Before(end) || w.T.Hour() < 8 || w.T.Hour() >= 20 {
+		t.Errorf("warning %+v, want the first busy hour, expected over 60", w)
 	}
 }

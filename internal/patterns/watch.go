@@ -47,8 +47,12 @@ type Watcher struct {
 }
 
 type watched struct {
-	through time.Time // end of the last minute judged
-	scopes  map[string]*scope
+	scopes map[string]*scope // only the watcher's goroutine touches them
+
+	// What Status tells, set under Watcher.mu.
+	through      time.Time // end of the last minute judged
+	baseline     string
+	historyHours float64
 }
 
 // scope is the series of the workspace (rollup.AllAgents) or one agent.
@@ -137,19 +141,14 @@ func (w *Watcher) Status(ws string) Status {
 		return Status{Baseline: BaselineNone}
 	}
 	through := st.through
-	s := Status{Running: true, EvaluatedThrough: &through, Baseline: BaselineNone}
-	if sc := st.scopes[rollup.AllAgents]; sc != nil {
-		s.Baseline = sc.series[Throughput].Baseline()
-		s.HistoryHours = math.Round(sc.series[Throughput].HistoryHours()*10) / 10
-	}
-	return s
+	return Status{Running: true, EvaluatedThrough: &through, Baseline: st.baseline, HistoryHours: st.historyHours}
 }
 
 // seed reads the hour rows of History as baseline, then judges the minutes
 // of Replay without announcing what it finds (that is old news).
 func (w *Watcher) seed(ctx context.Context, ws string, until time.Time, gen int) error {
 	replayFrom := until.Add(-Replay).Truncate(time.Hour)
-	st := &watched{through: replayFrom, scopes: map[string]*scope{}}
+	st := &watched{through: replayFrom, scopes: map[string]*scope{}, baseline: BaselineNone}
 	rows, err := w.src.RollupRange(ctx, ws, rollup.Hour, replayFrom.Add(-History).Unix(), replayFrom.Unix(), nil, true)
 	if err != nil {
 		return err
@@ -236,8 +235,12 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 				return err
 			}
 		}
+		baseline, hours := BaselineNone, 0.0
+		if sc := st.scopes[rollup.AllAgents]; sc != nil {
+			baseline, hours = sc.series[Throughput].Baseline(), math.Round(sc.series[Throughput].HistoryHours()*10)/10
+		}
 		w.mu.Lock()
-		st.through = end
+		st.through, st.baseline, st.historyHours = end, baseline, hours
 		w.mu.Unlock()
 		if announce && w.announce != nil {
 			for _, r := range news {
