@@ -10,7 +10,7 @@ GOVULNCHECK_VERSION := v1.9.0
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 60s
 
-.PHONY: test fuzz fuzz-short bench lint vulncheck
+.PHONY: test fuzz fuzz-short bench gobench lint vulncheck
 
 test:
 	./scripts/test
@@ -36,7 +36,14 @@ fuzz:
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=10s
 
+# The end-to-end benchmark (`shadower bench`); BENCH_FLAGS=--quick for a
+# run of under two minutes. The Go micro-benchmarks: `make gobench`.
+BENCH_FLAGS ?=
 bench:
+	$(GO) build -o /tmp/shadower-bench ./cmd/shadower
+	/tmp/shadower-bench bench $(BENCH_FLAGS) --json bench.json
+
+gobench:
 	$(GO) test ./internal/app -run '^$$' -bench . -benchtime 200x -timeout 60m
 
 # Runs every linter even when one fails, so all findings show; fails if any did.

@@ -2,6 +2,7 @@
 //
 //	shadower serve --addr 127.0.0.1:8080 --data ./data
 //	shadower demo
+//	shadower bench --quick
 //
 // Every flag can also be set as SHADOWER_<FLAG> in the environment.
 package main
@@ -30,6 +31,8 @@ commands:
   migrate          bring the store's schema up to date (--data or --db); with --from <dir>
                    --to <postgres://... | dir>, copy an embedded store's data into another store
   rollups rebuild  recompute the rollups of a range of days from raw rows (--from, --to)
+  bench            measure ingest, every endpoint, accuracy, realtime, fan-out and memory
+                   end to end, beside the naive design in PostgreSQL (--quick: under 2 minutes)
 
 Run 'shadower <command> -h' for its flags.
 `
@@ -55,6 +58,8 @@ func main() {
 		}
 	case "migrate":
 		err = migrate(ctx, args)
+	case "bench":
+		err = runBench(ctx, args)
 	case "rollups":
 		if len(args) == 0 || args[0] != "rebuild" {
 			fmt.Fprintf(os.Stderr, "usage: shadower rollups rebuild --from <RFC 3339> --to <RFC 3339> [--data dir | --db url]\n")

@@ -196,6 +196,9 @@ func (h *Hub) push(now time.Time) {
 			if since < minPeriod || (!cl.changed && since < idlePeriod) {
 				continue // a change waits for the next tick past minPeriod
 			}
+			// Cleared now, not once the snapshot is sent: a change landing
+			// while the snapshot is computed marks the client again.
+			cl.changed = false
 			key := ws + "\x00" + cl.filter
 			tg := targets[key]
 			if tg == nil {
@@ -214,7 +217,7 @@ func (h *Hub) push(now time.Time) {
 		h.mu.Lock()
 		for _, cl := range tg.cls {
 			if _, ok := h.clients[cl.ws][cl]; ok {
-				cl.lastPush, cl.changed = now, false
+				cl.lastPush = now
 				h.offer(cl, msg)
 			}
 		}

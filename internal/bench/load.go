@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// client is the load process's HTTP client: enough idle connections for
+// the concurrent posters, no compression.
+var client = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+	MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true,
+}}
+
+// post sends body to path with key and decodes the answer into out,
+// retrying while the server sheds load (429, 503).
+func post(ctx context.Context, base, path, key string, body []byte, out any) error {
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK, http.StatusCreated:
+			if out != nil {
+				return json.Unmarshal(b, out)
+			}
+			return nil
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		default:
+			return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(b))
+		}
+	}
+}
+
+// get does one GET and returns how long it took, its body read to the end.
+func get(ctx context.Context, url, key string) (time.Duration, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	t0 := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(t0)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(b))
+	}
+	return d, b, err
+}
+
+// IngestResult is one load of events.
+type IngestResult struct {
+	Events       int64   `json:"events"`
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	ServerRSSMax int64   `json:"server_rss_max_bytes"`
+}
+
+// loadEvents posts events [from, to) of w in batches of batch events from
+// clients concurrent posters, and checks every event was accepted.
+func loadEvents(ctx context.Context, srv *Process, key string, w Workload, from, to, batch, clients int) (IngestResult, error) {
+	srv.ResetMaxRSS()
+	var next atomic.Int64
+	next.Store(int64(from))
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	t0 := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(int64(batch))) - batch
+				if lo >= to {
+					return
+				}
+				hi := min(lo+batch, to)
+				var res struct {
+					Accepted, Duplicates int
+				}
+				if err := post(ctx, srv.Base, "/api/v1/events", key, w.Events(lo, hi), &res); err != nil {
+					errs <- err
+					return
+				}
+				accepted.Add(int64(res.Accepted))
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(t0)
+	close(errs)
+	if err := <-errs; err != nil {
+		return IngestResult{}, err
+	}
+	if n := accepted.Load(); n != int64(to-from) {
+		return IngestResult{}, fmt.Errorf("%d of %d events accepted", n, to-from)
+	}
+	return IngestResult{Events: int64(to - from), Seconds: round2(took.Seconds()),
+		EventsPerSec: float64(int64(float64(to-from) / took.Seconds())), ServerRSSMax: srv.MaxRSS()}, nil
+}
+
+// Latency is the spread of one request's answer times.
+type Latency struct {
+	Requests int     `json:"requests"`
+	P50Ms    float64 `json:"p50_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+}
+
+// measure GETs url n times in a row, after one untimed warm-up.
+func measure(ctx context.Context, url, key string, n int) (Latency, error) {
+	if _, _, err := get(ctx, url, key); err != nil {
+		return Latency{}, err
+	}
+	ds := make([]time.Duration, n)
+	for i := range ds {
+		d, _, err := get(ctx, url, key)
+		if err != nil {
+			return Latency{}, err
+		}
+		ds[i] = d
+	}
+	return latencyOf(ds), nil
+}
+
+func latencyOf(ds []time.Duration) Latency {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	ms := func(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
+	return Latency{Requests: len(ds), P50Ms: ms(rank(ds, 0.5)), P99Ms: ms(rank(ds, 0.99)), MaxMs: ms(ds[len(ds)-1])}
+}
+
+// rank is the nearest-rank quantile of sorted values.
+func rank[T any](sorted []T, q float64) T {
+	i := int(float64(len(sorted))*q+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }

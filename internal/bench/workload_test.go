@@ -1,0 +1,48 @@
+package bench
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/ingest"
+)
+
+// TestEventsDecode cuts the stream at arbitrary points and checks every
+// piece is a valid batch holding exactly its events, as the server decodes it.
+func TestEventsDecode(t *testing.T) {
+	end := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	w := Workload{Seed: 1, Workspaces: 3, Agents: 10, Span: 90 * 24 * time.Hour, End: end, Sizes: []int{1000, 3000}}
+	seen := map[string]bool{}
+	for _, cut := range [][2]int{{0, 1000}, {1000, 2000}, {2000, 2001}, {2001, 3000}} {
+		body := w.Events(cut[0], cut[1])
+		evs, err := ingest.Decode(strings.NewReader(string(body)), false, false, end)
+		if err != nil {
+			t.Fatalf("events %v: %v", cut, err)
+		}
+		if len(evs) != cut[1]-cut[0] {
+			t.Fatalf("events %v: decoded %d", cut, len(evs))
+		}
+		for _, e := range evs {
+			if seen[e.EventID] {
+				t.Fatalf("event %s twice", e.EventID)
+			}
+			seen[e.EventID] = true
+		}
+	}
+	// Execution 5 decodes to what At says.
+	var raw []map[string]any
+	json.Unmarshal(w.Events(15, 18), &raw)
+	x := w.At(5)
+	if raw[0]["type"] != "queued" || raw[2]["type"] != x.Status || raw[1]["execution_id"] != x.ID {
+		t.Fatalf("execution 5 = %v, want %+v", raw, x)
+	}
+	if x.Duration() <= 0 || x.Started.Before(x.Queued) || x.Finished.After(end) || x.Finished.Before(end.Add(-w.Span)) {
+		t.Fatalf("execution 5 times %+v", x)
+	}
+	if x.Status != string(execution.StatusCompleted) && x.Status != "failed" && x.Status != "timed_out" && x.Status != "cancelled" {
+		t.Fatalf("status %q", x.Status)
+	}
+}
