@@ -104,34 +104,12 @@ func (a *API) getAll(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	eng := a.Metrics.Shared() // the sections read overlapping rows: read them once
-	all := metrics.All{Realtime: a.Realtime.Snapshot(ws, win.Agents)}
-	// Performance first: it reads every agent's rows, which then serve the
-	// workspace totals the other sections ask for.
-	if all.Performance, err = eng.Performance(ctx, ws, win); err != nil {
+	all, err := a.Metrics.All(r.Context(), ws, win)
+	if err != nil {
 		return err
 	}
-	if all.Throughput, err = eng.Throughput(ctx, ws, win); err != nil {
-		return err
-	}
-	if all.Latency, err = eng.Latency(ctx, ws, win); err != nil {
-		return err
-	}
-	if all.Comparison, err = eng.Comparison(ctx, ws, win); err != nil {
-		return err
-	}
-	if all.Queue, err = eng.Queue(ctx, ws, win); err != nil {
-		return err
-	}
-	if all.Resources, err = eng.Resources(ctx, ws, win); err != nil {
-		return err
-	}
-	if all.Patterns, err = eng.Patterns(ctx, ws, win); err != nil {
-		return err
-	}
-	all.Forecast, err = eng.Forecast(ctx, ws, win.Agents)
-	return answer(w, all, err)
+	all.Realtime = a.Realtime.Snapshot(ws, win.Agents)
+	return answer(w, all, nil)
 }
 
 func (a *API) getRealtime(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

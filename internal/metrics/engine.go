@@ -276,9 +276,19 @@ func decade(v float64) float64 { return math.Pow(10, math.Floor(math.Log10(v)+1e
 
 // Performance computes the performance section.
 func (e *Engine) Performance(ctx context.Context, ws string, w Window) (*Performance, error) {
+	// The hours of the day read other rows: they are folded meanwhile.
+	type hoursResult struct {
+		hours []HourPerf
+		err   error
+	}
+	hoursDone := make(chan hoursResult, 1)
+	go func() {
+		h, err := e.byHour(ctx, ws, w)
+		hoursDone <- hoursResult{h, err}
+	}()
 	rows, err := e.cover(ctx, ws, w.From, w.To, rollup.Day, nil, true)
 	if err != nil {
-		return nil, err
+		return nil, err // the buffered channel lets the fold end on its own
 	}
 	wanted := map[string]bool{}
 	for _, a := range selection(w) {
@@ -341,8 +351,9 @@ func (e *Engine) Performance(ctx context.Context, ws string, w Window) (*Perform
 		}
 		return p.ByErrorType[i].ErrorType < p.ByErrorType[j].ErrorType
 	})
-	p.ByHour, err = e.byHour(ctx, ws, w)
-	return p, err
+	h := <-hoursDone
+	p.ByHour = h.hours
+	return p, h.err
 }
 
 // byHour folds hour (and edge minute) rows into the 24 hours of the day in

@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/shadower/shadower/internal/realtime"
@@ -160,4 +163,29 @@ type All struct {
 	Comparison  *Comparison       `json:"comparison"`
 	Queue       *Queue            `json:"queue"`
 	Forecast    *Forecast         `json:"forecast"`
+}
+
+// All computes every window section at once, one goroutine each, sharing
+// one memo: rows two sections need are read once, and the sections run
+// on every core there is. The realtime section is the caller's.
+func (e *Engine) All(ctx context.Context, ws string, w Window) (*All, error) {
+	eng := e.Shared()
+	all := &All{}
+	tasks := []func() error{
+		func() (err error) { all.Performance, err = eng.Performance(ctx, ws, w); return err },
+		func() (err error) { all.Throughput, err = eng.Throughput(ctx, ws, w); return err },
+		func() (err error) { all.Latency, err = eng.Latency(ctx, ws, w); return err },
+		func() (err error) { all.Comparison, err = eng.Comparison(ctx, ws, w); return err },
+		func() (err error) { all.Queue, err = eng.Queue(ctx, ws, w); return err },
+		func() (err error) { all.Resources, err = eng.Resources(ctx, ws, w); return err },
+		func() (err error) { all.Patterns, err = eng.Patterns(ctx, ws, w); return err },
+		func() (err error) { all.Forecast, err = eng.Forecast(ctx, ws, w.Agents); return err },
+	}
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		wg.Go(func() { errs[i] = t() })
+	}
+	wg.Wait()
+	return all, errors.Join(errs...)
 }
