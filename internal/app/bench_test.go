@@ -443,6 +443,10 @@ func benchLoad(b *testing.B, s *Server, n int) time.Time {
 		wg.Go(func() {
 			for evs := range batches {
 				res, err := s.ingest.Ingest(context.Background(), evs)
+				for execution.ErrorCode(err) == execution.EOverloaded {
+					time.Sleep(50 * time.Millisecond) // the writer's queue is full: wait, as a client would
+					res, err = s.ingest.Ingest(context.Background(), evs)
+				}
 				if err == nil && res.Accepted != len(evs) {
 					err = fmt.Errorf("accepted %d of %d events", res.Accepted, len(evs))
 				}
