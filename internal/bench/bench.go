@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -227,31 +228,40 @@ func readKey(ctx context.Context, base string) (string, error) {
 	return k.Key, err
 }
 
-// queries measures every section over every window.
+// requestNames are the requests measured at each stage: every section
+// over every window ("all 30d"), and realtime and forecast, which take none.
+func requestNames() []string {
+	var names []string
+	for _, s := range sections {
+		if s == "realtime" || s == "forecast" {
+			names = append(names, s)
+			continue
+		}
+		for _, win := range windows {
+			names = append(names, s+" "+win)
+		}
+	}
+	return names
+}
+
+// queries measures every request of requestNames.
 func queries(ctx context.Context, base, key string, repeat int, logf func(string, ...any)) (map[string]Latency, error) {
 	out := map[string]Latency{}
-	for _, s := range sections {
-		for _, win := range windows {
-			path := "/api/v1/metrics/execution/" + s
-			switch s {
-			case "all":
-				path = "/api/v1/metrics/execution"
-			case "realtime", "forecast":
-				if win != "24h" {
-					continue // they take no window
-				}
-			}
-			l, err := measure(ctx, base+path+"?workspace_id="+queried+"&timeframe="+win, key, repeat)
-			if err != nil {
-				return nil, err
-			}
-			name := s + " " + win
-			if s == "realtime" || s == "forecast" {
-				name = s
-			}
-			out[name] = l
-			logf("  %-22s p50 %7.2f ms  p99 %7.2f ms", name, l.P50Ms, l.P99Ms)
+	for _, name := range requestNames() {
+		s, win, _ := strings.Cut(name, " ")
+		path := "/api/v1/metrics/execution/" + s + "?workspace_id=" + queried
+		if s == "all" {
+			path = "/api/v1/metrics/execution?workspace_id=" + queried
 		}
+		if win != "" {
+			path += "&timeframe=" + win
+		}
+		l, err := measure(ctx, base+path, key, repeat)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = l
+		logf("  %-22s p50 %7.2f ms  p99 %7.2f ms", name, l.P50Ms, l.P99Ms)
 	}
 	return out, nil
 }

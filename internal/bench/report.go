@@ -33,22 +33,13 @@ func (r *Result) Markdown(out io.Writer) {
 	}
 	p("%s", head)
 	p("%s", sep)
-	for _, s := range sections {
-		for _, win := range windows {
-			name := s + " " + win
-			if s == "realtime" || s == "forecast" {
-				if win != "24h" {
-					continue
-				}
-				name = s
-			}
-			row := "| " + name + " |"
-			for _, st := range r.Stages {
-				l := st.Queries[name]
-				row += fmt.Sprintf(" %.2f / %.2f |", l.P50Ms, l.P99Ms)
-			}
-			p("%s", row)
+	for _, name := range requestNames() {
+		row := "| " + name + " |"
+		for _, st := range r.Stages {
+			l := st.Queries[name]
+			row += fmt.Sprintf(" %.2f / %.2f |", l.P50Ms, l.P99Ms)
 		}
+		p("%s", row)
 	}
 	row := "| server RSS max while querying |"
 	for _, st := range r.Stages {
@@ -91,18 +82,9 @@ func (r *Result) Markdown(out io.Writer) {
 		p("")
 		p("| request | p50 ms | p99 ms |")
 		p("|---|---|---|")
-		for _, s := range sections {
-			for _, win := range windows {
-				name := s + " " + win
-				if s == "realtime" || s == "forecast" {
-					if win != "24h" {
-						continue
-					}
-					name = s
-				}
-				l := pg.Queries[name]
-				p("| %s | %.2f | %.2f |", name, l.P50Ms, l.P99Ms)
-			}
+		for _, name := range requestNames() {
+			l := pg.Queries[name]
+			p("| %s | %.2f | %.2f |", name, l.P50Ms, l.P99Ms)
 		}
 	}
 	p("")

@@ -71,7 +71,7 @@ func (e *Engine) Queue(ctx context.Context, ws string, w Window) (*Queue, error)
 	if err != nil {
 		return nil, err
 	}
-	want := wantedAgents(w.Agents)
+	want := realtime.Wanted(w.Agents)
 	perAgent := map[string]*rollup.Stat{}
 	total := &rollup.Stat{}
 	for _, r := range rows {
@@ -166,7 +166,7 @@ func (e *Engine) backlog(ctx context.Context, ws string, w Window) ([]QueuePoint
 		aged     bool
 	}
 	accs := make([]acc, n)
-	want := wantedAgents(w.Agents)
+	want := realtime.Wanted(w.Agents)
 	for _, g := range gauges {
 		a := &accs[(g.Bucket-from)/w.Step]
 		switch {
@@ -217,17 +217,6 @@ func queueWaitOf(st *rollup.Stat) (QueueWaitStat, error) {
 	qw.P50Ms, qw.P75Ms, qw.P90Ms, qw.P95Ms, qw.P99Ms = qs[0], qs[1], qs[2], qs[3], qs[4]
 	qw.MinMs, qw.MaxMs, qw.MeanMs = ms(st.Min), ms(st.Max), ms(st.Mean())
 	return qw, nil
-}
-
-func wantedAgents(agents []string) func(string) bool {
-	if len(agents) == 0 {
-		return func(string) bool { return true }
-	}
-	set := map[string]bool{}
-	for _, a := range agents {
-		set[a] = true
-	}
-	return func(a string) bool { return set[a] }
 }
 
 func ageMs(now, since time.Time) *int64 {

@@ -188,7 +188,7 @@ type Running struct {
 func (s *State) Snapshot(ws string, agents []string) Snapshot {
 	now := s.now().UTC()
 	snap := Snapshot{RunningExecutions: []Running{}, At: now}
-	want := wanted(agents)
+	want := Wanted(agents)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	w := s.wss[ws]
@@ -287,7 +287,7 @@ const RecentWindow = 5 * time.Minute
 func (s *State) Queue(ws string, agents []string) Queue {
 	now := s.now()
 	q := Queue{ByAgent: map[string]AgentQueue{}}
-	want := wanted(agents)
+	want := Wanted(agents)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	w := s.wss[ws]
@@ -353,7 +353,9 @@ func (s *State) Workspaces() []string {
 	return out
 }
 
-func wanted(agents []string) func(string) bool {
+// Wanted reports, for an agent filter, whether an agent is in it (every
+// agent is when the filter is empty).
+func Wanted(agents []string) func(string) bool {
 	if len(agents) == 0 {
 		return func(string) bool { return true }
 	}
