@@ -24,8 +24,8 @@ import (
 )
 
 func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if !p.Operator && p.Scope != auth.ScopeIngest && p.Scope != auth.ScopeAdmin {
-		return execution.Errorf(execution.EForbidden, "this key has scope %q; %q is needed", p.Scope, auth.ScopeIngest)
+	if err := mayIngest(p); err != nil {
+		return err
 	}
 	tooLarge := &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d bytes", ingest.MaxBodyBytes), Where: "body"}
 	if r.ContentLength > ingest.MaxBodyBytes {
@@ -53,14 +53,8 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, p auth.Principa
 		}
 		return err
 	}
-	if !p.Operator {
-		for i, ev := range events {
-			if ev.WorkspaceID != p.WorkspaceID {
-				return &execution.Error{Code: execution.EForbidden,
-					Message: "this key may only ingest into its own workspace; nothing of the batch was stored",
-					Details: []execution.Detail{{Index: i, Field: "workspace_id", Message: "belongs to another workspace"}}}
-			}
-		}
+	if err := ownWorkspace(p, "ingest into", len(events), func(i int) string { return events[i].WorkspaceID }); err != nil {
+		return err
 	}
 	counts := map[string]int{}
 	for _, ev := range events {
@@ -182,8 +176,8 @@ func (a *API) listPatterns(w http.ResponseWriter, r *http.Request, p auth.Princi
 }
 
 func (a *API) postHeartbeats(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	if !p.Operator && p.Scope != auth.ScopeIngest && p.Scope != auth.ScopeAdmin {
-		return execution.Errorf(execution.EForbidden, "this key has scope %q; %q is needed", p.Scope, auth.ScopeIngest)
+	if err := mayIngest(p); err != nil {
+		return err
 	}
 	if r.ContentLength > resources.MaxBodyBytes {
 		return &execution.Error{Code: execution.ETooLarge, Message: fmt.Sprintf("a batch holds at most %d bytes", resources.MaxBodyBytes), Where: "body"}
@@ -197,14 +191,8 @@ func (a *API) postHeartbeats(w http.ResponseWriter, r *http.Request, p auth.Prin
 		}
 		return err
 	}
-	if !p.Operator {
-		for i, h := range hbs {
-			if h.WorkspaceID != p.WorkspaceID {
-				return &execution.Error{Code: execution.EForbidden,
-					Message: "this key may only report workers of its own workspace; nothing of the batch was stored",
-					Details: []execution.Detail{{Index: i, Field: "workspace_id", Message: "belongs to another workspace"}}}
-			}
-		}
+	if err := ownWorkspace(p, "report workers of", len(hbs), func(i int) string { return hbs[i].WorkspaceID }); err != nil {
+		return err
 	}
 	if err := a.Workers.RecordHeartbeats(r.Context(), hbs); err != nil {
 		return err
@@ -461,4 +449,28 @@ func limitParam(q url.Values, most int) (int, error) {
 		return 0, execution.ParamError("limit", "must be a whole number from 1 to %d", most)
 	}
 	return n, nil
+}
+
+// mayIngest refuses a key whose scope may not write.
+func mayIngest(p auth.Principal) error {
+	if !p.Operator && p.Scope != auth.ScopeIngest && p.Scope != auth.ScopeAdmin {
+		return execution.Errorf(execution.EForbidden, "this key has scope %q; %q is needed", p.Scope, auth.ScopeIngest)
+	}
+	return nil
+}
+
+// ownWorkspace refuses a batch of n items (item i of workspace ws(i)) that
+// reaches outside the key's workspace; the operator may write anywhere.
+func ownWorkspace(p auth.Principal, verb string, n int, ws func(i int) string) error {
+	if p.Operator {
+		return nil
+	}
+	for i := range n {
+		if ws(i) != p.WorkspaceID {
+			return &execution.Error{Code: execution.EForbidden,
+				Message: "this key may only " + verb + " its own workspace; nothing of the batch was stored",
+				Details: []execution.Detail{{Index: i, Field: "workspace_id", Message: "belongs to another workspace"}}}
+		}
+	}
+	return nil
 }

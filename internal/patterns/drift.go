@@ -190,18 +190,11 @@ func (w *Watcher) judgeDriftHour(ws string, st *watched, end time.Time, rows map
 func (w *Watcher) driftRecord(ws, agent string, m Metric, d *driftState, ongoing bool) Record {
 	j := d.worst
 	end := d.end
-	r := Record{WorkspaceID: ws, Metric: string(m), Direction: "up", Start: d.start, End: end, Ongoing: ongoing,
-		Observed: round(j.observed), Expected: round(j.expected), Score: round(j.score), Severity: "warning",
-		Baseline: BaselineSeasonal, Contributors: []Contributor{}, UpdatedAt: w.now().UTC()}
+	r, subject := w.newRecord(ws, agent, string(m), "drift."+string(m), "up", d.start)
+	r.End, r.Ongoing, r.Observed, r.Expected, r.Score = end, ongoing, round(j.observed), round(j.expected), round(j.score)
+	r.Severity, r.Baseline = "warning", BaselineSeasonal
 	if j.critical {
 		r.Severity = "critical"
-	}
-	r.ID = RecordID(ws, agent, "drift."+string(m), "up", d.start)
-	subject := "The workspace's"
-	if agent != rollup.AllAgents {
-		a := agent
-		r.AgentID = &a
-		subject = "Agent " + agent + "'s"
 	}
 	r.Explanation = fmt.Sprintf("%s %s has drifted up: %s over the %d hours to %s UTC against %s on the same hours of the %d days before (%s).",
 		subject, driftName(m), format(m, j.observed), int(DriftSpan.Hours()), end.UTC().Format("Jan 2 15:04"),

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
+
+	"github.com/shadower/shadower/internal/rollup"
 )
 
 // Record is a finding as stored and answered: whose it is, and why.
@@ -100,4 +102,13 @@ type Status struct {
 	EvaluatedThrough *time.Time `json:"evaluated_through"`
 	Baseline         string     `json:"baseline"`
 	HistoryHours     float64    `json:"history_hours"`
+}
+
+// AgentKey is the agent as stores key it: rollup.AllAgents for the
+// workspace as a whole.
+func (r *Record) AgentKey() string {
+	if r.AgentID == nil {
+		return rollup.AllAgents
+	}
+	return *r.AgentID
 }

@@ -216,6 +216,9 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 		}
 		var found []Record
 		var news []Record
+		// The hour rows every drift check of the chunk reads, read once at
+		// its first whole hour.
+		var byHour map[string]map[int64]*rollup.Row
 		for m := st.through; m.Before(end); m = m.Add(time.Minute) {
 			f, n, err := w.minute(ws, st, m, byMinute)
 			if err != nil {
@@ -223,7 +226,12 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 			}
 			found, news = append(found, f...), append(news, n...)
 			if next := m.Add(time.Minute); next.Truncate(time.Hour).Equal(next) {
-				f, n, err := w.drift(ctx, ws, st, next)
+				if byHour == nil {
+					if byHour, err = w.hourRows(ctx, ws, next.Add(-DriftSpan-DriftDays*24*time.Hour), end.Truncate(time.Hour)); err != nil {
+						return err
+					}
+				}
+				f, n, err := w.judgeDriftHour(ws, st, next, byHour)
 				if err != nil {
 					return err
 				}
@@ -251,12 +259,11 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 	return nil
 }
 
-// drift judges the hour that ends at end for slow drifts.
-func (w *Watcher) drift(ctx context.Context, ws string, st *watched, end time.Time) ([]Record, []Record, error) {
-	from := end.Add(-DriftSpan - DriftDays*24*time.Hour)
-	rows, err := w.src.RollupRange(ctx, ws, rollup.Hour, from.Unix(), end.Unix(), nil, true)
+// hourRows reads the hour rows of ws in [from, to), by agent and bucket.
+func (w *Watcher) hourRows(ctx context.Context, ws string, from, to time.Time) (map[string]map[int64]*rollup.Row, error) {
+	rows, err := w.src.RollupRange(ctx, ws, rollup.Hour, from.Unix(), to.Unix(), nil, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	byAgent := map[string]map[int64]*rollup.Row{}
 	for _, r := range rows {
@@ -265,7 +272,7 @@ func (w *Watcher) drift(ctx context.Context, ws string, st *watched, end time.Ti
 		}
 		byAgent[r.AgentID][r.Bucket] = r
 	}
-	return w.judgeDriftHour(ws, st, end, byAgent)
+	return byAgent, nil
 }
 
 // minute judges minute m in every scope. It returns the findings that
@@ -367,16 +374,9 @@ func measure(r *rollup.Row, minutes float64) (map[Metric]Point, error) {
 
 // record makes the stored form of a finding, with its explanation.
 func (w *Watcher) record(ws, agent string, m Metric, f *Finding, contrib []Contributor) Record {
-	r := Record{WorkspaceID: ws, Metric: string(m), Direction: f.Direction, Start: f.Start, End: f.End,
-		Ongoing: f.Ongoing, Observed: round(f.Observed), Expected: round(f.Expected), Score: round(f.Score),
-		Severity: f.Severity, Baseline: f.Baseline, Contributors: []Contributor{}, UpdatedAt: w.now().UTC()}
-	r.ID = RecordID(ws, agent, string(m), f.Direction, f.Start)
-	subject := "The workspace's"
-	if agent != rollup.AllAgents {
-		a := agent
-		r.AgentID = &a
-		subject = "Agent " + agent + "'s"
-	}
+	r, subject := w.newRecord(ws, agent, string(m), string(m), f.Direction, f.Start)
+	r.End, r.Ongoing, r.Observed, r.Expected, r.Score = f.End, f.Ongoing, round(f.Observed), round(f.Expected), round(f.Score)
+	r.Severity, r.Baseline = f.Severity, f.Baseline
 	if contrib != nil {
 		r.Contributors = contrib
 	}
@@ -399,6 +399,19 @@ func (w *Watcher) record(ws, agent string, m Metric, f *Finding, contrib []Contr
 	b.WriteString(".")
 	r.Explanation = b.String()
 	return r
+}
+
+// newRecord starts the record of a finding of agent (rollup.AllAgents for
+// the workspace) on metric, with its id, which kind names (the check that
+// found it), and the subject its explanation opens with.
+func (w *Watcher) newRecord(ws, agent, metric, kind, direction string, start time.Time) (Record, string) {
+	r := Record{ID: RecordID(ws, agent, kind, direction, start), WorkspaceID: ws, Metric: metric, Direction: direction,
+		Start: start, Contributors: []Contributor{}, UpdatedAt: w.now().UTC()}
+	if agent == rollup.AllAgents {
+		return r, "The workspace's"
+	}
+	r.AgentID = &agent
+	return r, "Agent " + agent + "'s"
 }
 
 // contributors are the agents whose own deviation in the finding's

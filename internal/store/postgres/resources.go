@@ -121,7 +121,7 @@ func (db *DB) SaveFindings(ctx context.Context, rs []patterns.Record) error {
 					observed = excluded.observed, expected = excluded.expected, score = excluded.score,
 					severity = excluded.severity, baseline = excluded.baseline, explanation = excluded.explanation,
 					contributors = excluded.contributors, updated_at = excluded.updated_at`,
-				r.WorkspaceID, r.ID, r.Metric, agentKey(r.AgentID), r.Direction, r.Start, r.End, r.Ongoing,
+				r.WorkspaceID, r.ID, r.Metric, r.AgentKey(), r.Direction, r.Start, r.End, r.Ongoing,
 				r.Observed, r.Expected, r.Score, r.Severity, r.Baseline, r.Explanation, string(contrib), r.UpdatedAt)
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -183,14 +183,6 @@ func (db *DB) expireResources(ctx context.Context, ws string, tierBefore map[rol
 	err := del(`DELETE FROM workers WHERE (workspace_id, worker_id) IN (
 		SELECT workspace_id, worker_id FROM workers WHERE workspace_id = $1 AND last_seen < $2 LIMIT $3)`, ws, rawBefore)
 	return total, err
-}
-
-// agentKey stores the workspace as a whole as rollup.AllAgents.
-func agentKey(a *string) string {
-	if a == nil {
-		return rollup.AllAgents
-	}
-	return *a
 }
 
 // SaveGaugeRows stores gauge rows as they are, replacing any of the same

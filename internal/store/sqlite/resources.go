@@ -178,7 +178,7 @@ func (db *DB) SaveFindings(ctx context.Context, rs []patterns.Record) error {
 				observed = excluded.observed, expected = excluded.expected, score = excluded.score,
 				severity = excluded.severity, baseline = excluded.baseline, explanation = excluded.explanation,
 				contributors = excluded.contributors, updated_at = excluded.updated_at`,
-			r.WorkspaceID, r.ID, r.Metric, agentKey(r.AgentID), r.Direction, r.Start.UnixNano(), r.End.UnixNano(), r.Ongoing,
+			r.WorkspaceID, r.ID, r.Metric, r.AgentKey(), r.Direction, r.Start.UnixNano(), r.End.UnixNano(), r.Ongoing,
 			r.Observed, r.Expected, r.Score, r.Severity, r.Baseline, r.Explanation, string(contrib), r.UpdatedAt.UnixNano()); err != nil {
 			return err
 		}
@@ -215,14 +215,6 @@ func (db *DB) Findings(ctx context.Context, ws string, from, to time.Time) ([]pa
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// agentKey stores the workspace as a whole as rollup.AllAgents.
-func agentKey(a *string) string {
-	if a == nil {
-		return rollup.AllAgents
-	}
-	return *a
 }
 
 // SaveGaugeRows stores gauge rows as they are, replacing any of the same
