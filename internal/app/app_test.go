@@ -139,7 +139,7 @@ var agents = []string{"classifier", "summarizer", "researcher", "coder"}
 // terminal event to arrive wins.
 func generate(seed uint64) *world {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	w := &world{execs: map[string]*truth{}}
+	w := &world{}
 	var all []execution.Event
 	n := 0
 	add := func(e execution.Event) { n++; e.EventID = fmt.Sprintf("ev-%d", n); all = append(all, e) }
@@ -195,7 +195,13 @@ func generate(seed uint64) *world {
 		}
 		w.batches = append(w.batches, batch)
 	}
-	// The truth, in arrival order.
+	w.learn()
+	return w
+}
+
+// learn works out the truth from the batches, in arrival order.
+func (w *world) learn() {
+	w.execs = map[string]*truth{}
 	seen := map[string]bool{}
 	for _, b := range w.batches {
 		for _, e := range b {
@@ -224,7 +230,6 @@ func generate(seed uint64) *world {
 			}
 		}
 	}
-	return w
 }
 
 // nearestRank is the exact nearest-rank quantile of sorted values.
@@ -495,6 +500,55 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("%s changed across a restart at byte %d:\nbefore …%s\nafter  …%s", p, i, before[p][lo:min(i+200, len(before[p]))], after[lo:min(i+200, len(after))])
 		}
 	}
+}
+
+// TestLateEventsReachLongWindows: what long windows read of days that have
+// ended is kept between requests; events arriving late for those days must
+// still be in the very next answer.
+func TestLateEventsReachLongWindows(t *testing.T) {
+	s := start(t, t.TempDir())
+	defer stop(t, s)
+	c := client{t: t, base: "http://" + s.Addr()}
+	w := generate(13)
+	post := func(batches [][]execution.Event) {
+		for _, b := range batches {
+			body, _ := json.Marshal(b)
+			if code := c.do("POST", "/api/v1/events", operator, body, nil); code != 200 {
+				t.Fatalf("ingest: %d", code)
+			}
+		}
+	}
+	post(w.batches)
+	queries := []string{"timeframe=7d", "timeframe=30d", "timeframe=90d", "timeframe=30d&agent_id=coder"}
+	check := func() {
+		for _, q := range queries {
+			agent := ""
+			if strings.Contains(q, "agent_id=") {
+				agent = "coder"
+			}
+			checkWindow(t, c, w, "alpha", q, agent)
+		}
+	}
+	check()
+	check() // answered from what the first asks kept
+
+	// Failures of up to 40 hours that ended 2 to 21 days ago, sent now.
+	var late []execution.Event
+	for i := range 40 {
+		fin := now.Add(-time.Duration(2+i%20) * 24 * time.Hour).Truncate(time.Millisecond)
+		base := execution.Event{ExecutionID: fmt.Sprintf("late-%d", i), WorkspaceID: "alpha", AgentID: "coder", WorkerID: "w1"}
+		e := base
+		e.EventID, e.Type, e.Timestamp = fmt.Sprintf("late-start-%d", i), execution.Started, fin.Add(-time.Duration(i+1)*time.Hour)
+		late = append(late, e)
+		e = base
+		e.EventID, e.Type, e.Timestamp = fmt.Sprintf("late-end-%d", i), execution.Failed, fin
+		e.Error = &execution.ErrorInfo{Type: "late_error", Message: "arrived late"}
+		late = append(late, e)
+	}
+	w.batches = append(w.batches, late)
+	w.learn()
+	post([][]execution.Event{late})
+	check()
 }
 
 func checkRealtime(t *testing.T, c client, w *world) {

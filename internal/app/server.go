@@ -112,6 +112,7 @@ type Server struct {
 	ingest   *ingest.Service
 	live     *realtime.State
 	hub      *live.Hub
+	spans    *metrics.SpanCache
 	http     *http.Server
 	ln       net.Listener
 	draining atomic.Bool
@@ -137,7 +138,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, stop: make(chan struct{}), done: make(chan struct{})}
 	s.live = realtime.New(cfg.MaxRunTime, cfg.Now)
 	s.hub = live.NewHub(s.live, cfg.Logger)
+	s.spans = metrics.NewSpanCache(cfg.Now)
 	observe := func(u []execution.Update) {
+		s.spans.Forget(u) // before the batch is answered: no stale answer after it
 		s.live.Observe(u) // first, so the hub's snapshots include the commit
 		s.hub.Observe(u)
 	}
@@ -178,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.hub.Publish(ws, agent, "anomaly_detected", r)
 	}, cfg.Logger)
 	engine := metrics.NewEngine(metrics.Sources{Rollups: db, Gauges: db, Workers: db, Findings: db, Live: s.live,
-		Detector: s.watcher, Host: s.host.Latest}, cfg.Now)
+		Detector: s.watcher, Host: s.host.Latest, Spans: s.spans}, cfg.Now)
 	api := &httpapi.API{
 		Ingest: s.ingest, Store: db, Workers: db, Realtime: s.live,
 		Metrics: engine, Auth: auth.NewAuthenticator(db, cfg.AdminKey),
@@ -274,6 +277,7 @@ func (s *Server) expire() {
 	}
 	s.live.Forget(rawBefore)
 	if n > 0 {
+		s.spans.Reset() // cached spans may hold rows just removed
 		s.cfg.Logger.Info("retention", "rows_deleted", n)
 	}
 }

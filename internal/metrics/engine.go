@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -56,6 +57,9 @@ type Sources struct {
 	Detector Detector
 	// Host is the latest sample of the service's own host.
 	Host func() resources.Host
+	// Spans, when set, keeps merged spans of ended days across requests;
+	// whoever commits events must tell it what changed (SpanCache.Forget).
+	Spans *SpanCache
 }
 
 // Engine computes the window sections.
@@ -91,17 +95,43 @@ func selection(w Window) []string {
 	return w.Agents
 }
 
-// cover reads the fewest rows that tile [from, to) exactly.
+// cover reads the fewest rows that tile [from, to) exactly. A span of ended
+// days may come merged, one row per agent: callers only add rows up.
 func (e *Engine) cover(ctx context.Context, ws string, from, to time.Time, max rollup.Tier, agents []string, sketches bool) ([]*rollup.Row, error) {
 	var out []*rollup.Row
-	for _, sp := range rollup.Cover(from.Unix(), to.Unix(), max) {
-		rows, err := e.rollups.RollupRange(ctx, ws, sp.Tier, sp.From, sp.To, agents, sketches)
+	for _, sp := range e.spans(rollup.Cover(from.Unix(), to.Unix(), max)) {
+		read := func(ctx context.Context) ([]*rollup.Row, error) {
+			return e.rollups.RollupRange(ctx, ws, sp.Tier, sp.From, sp.To, agents, sketches)
+		}
+		var rows []*rollup.Row
+		var err error
+		if sp.Tier == rollup.Day && e.src.Spans != nil && sp.To <= e.src.Spans.today() {
+			rows, err = e.src.Spans.rows(ctx, ws, sp.From, sp.To, agents, sketches, read)
+		} else {
+			rows, err = read(ctx)
+		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// spans splits a span of days reaching into the current day at its start,
+// so the days that have ended can come from the span cache.
+func (e *Engine) spans(cover []rollup.Span) []rollup.Span {
+	if e.src.Spans == nil {
+		return cover
+	}
+	today := e.src.Spans.today()
+	for i, sp := range cover {
+		if sp.Tier == rollup.Day && sp.From < today && today < sp.To {
+			return slices.Concat(cover[:i], []rollup.Span{{Tier: rollup.Day, From: sp.From, To: today},
+				{Tier: rollup.Day, From: today, To: sp.To}}, cover[i+1:])
+		}
+	}
+	return cover
 }
 
 func sum(rows []*rollup.Row) (*rollup.Row, error) {

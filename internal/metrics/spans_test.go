@@ -1,0 +1,230 @@
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/rollup"
+)
+
+// rowStore is an in-memory rollup store that counts its reads of days
+// that have ended (before today).
+type rowStore struct {
+	mu       sync.Mutex
+	rows     map[rollup.Key]*rollup.Row
+	today    int64
+	dayReads int
+	onRead   func() // called during every read of ended days, when set
+}
+
+func (s *rowStore) RollupRange(_ context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error) {
+	s.mu.Lock()
+	var out []*rollup.Row
+	for k, r := range s.rows {
+		if k.WorkspaceID == ws && k.Tier == tier && k.Bucket >= from && k.Bucket < to &&
+			(len(agents) == 0 || slices.Contains(agents, k.AgentID)) {
+			c := r.Clone()
+			if !sketches {
+				c.Duration.SetEncoded(nil)
+				c.QueueWait.SetEncoded(nil)
+				c.Errors = nil
+			}
+			out = append(out, c)
+		}
+	}
+	ended := tier == rollup.Day && to <= s.today
+	if ended {
+		s.dayReads++
+	}
+	hook := s.onRead
+	s.mu.Unlock()
+	if hook != nil && ended {
+		hook()
+	}
+	return out, nil
+}
+
+// finish stores one execution of agent finishing at at, as ingest would.
+func (s *rowStore) finish(t *testing.T, ws, agent string, at time.Time, ms float64, st execution.Status) execution.Update {
+	t.Helper()
+	started := at.Add(-time.Duration(ms * float64(time.Millisecond)))
+	d := rollup.NewDelta()
+	d.Start(ws, agent, started)
+	d.QueueWait(ws, agent, started, ms/10)
+	errType := ""
+	if st == execution.StatusFailed {
+		errType = "tool_error"
+	}
+	d.Finish(ws, agent, at, st, errType)
+	d.Duration(ws, agent, at, ms)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out, err := d.Apply(s.rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, r := range out {
+		s.rows[k] = r
+	}
+	return execution.Update{Execution: execution.Execution{WorkspaceID: ws, AgentID: agent,
+		SeenAt: started, StartedAt: started, FinishedAt: at, Status: st}}
+}
+
+func (s *rowStore) reads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dayReads
+}
+
+// answers is every section that reads day spans, as JSON.
+func answers(t *testing.T, e *Engine, ws, timeframe string) string {
+	t.Helper()
+	w, err := ParseWindow(url.Values{"timeframe": {timeframe}}, e.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var out []any
+	for _, f := range []func() (any, error){
+		func() (any, error) { return e.Latency(ctx, ws, w) },
+		func() (any, error) { return e.Performance(ctx, ws, w) },
+		func() (any, error) { return e.Comparison(ctx, ws, w) },
+		func() (any, error) { return e.Throughput(ctx, ws, w) },
+	} {
+		v, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 34, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store := &rowStore{rows: map[rollup.Key]*rollup.Row{}, today: rollup.Day.Bucket(now)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 4000 {
+		at := now.Add(-time.Duration(rng.Int64N(int64(95 * 24 * time.Hour))))
+		st := execution.StatusCompleted
+		if i%7 == 0 {
+			st = execution.StatusFailed
+		}
+		store.finish(t, "ws-a", []string{"a1", "a2", "a3"}[i%3], at, 50+rng.ExpFloat64()*2000, st)
+		store.finish(t, "ws-b", "b1", at, 100, st)
+	}
+	plain := NewEngine(Sources{Rollups: store}, clock)
+	spans := NewSpanCache(clock)
+	cached := NewEngine(Sources{Rollups: store, Spans: spans}, clock)
+
+	for _, tf := range []string{"24h", "7d", "30d", "90d"} {
+		want := answers(t, plain, "ws-a", tf)
+		if got := answers(t, cached, "ws-a", tf); got != want {
+			t.Fatalf("%s, first read through the cache:\n got %s\nwant %s", tf, got, want)
+		}
+		before := store.reads()
+		if got := answers(t, cached, "ws-a", tf); got != want {
+			t.Fatalf("%s, from the cache:\n got %s\nwant %s", tf, got, want)
+		}
+		if store.reads() != before {
+			t.Errorf("%s: a second ask read %d day spans again; want none", tf, store.reads()-before)
+		}
+	}
+
+	// Live traffic lands in the current day: nothing kept is dropped, and
+	// the answers include it.
+	u := store.finish(t, "ws-a", "a1", now.Add(-time.Minute), 123, execution.StatusCompleted)
+	spans.Forget([]execution.Update{u})
+	before := store.reads()
+	if got, want := answers(t, cached, "ws-a", "30d"), answers(t, plain, "ws-a", "30d"); got != want {
+		t.Fatalf("after a live event:\n got %s\nwant %s", got, want)
+	}
+	// Only the uncached engine reads: latency, performance, both windows of
+	// comparison, and throughput's previous window.
+	if n := store.reads() - before; n != 5 {
+		t.Errorf("after a live event, %d day reads; want the uncached engine's 5", n)
+	}
+
+	// A late event for a day that has ended is in the next answer; the
+	// other workspace's spans are kept.
+	bBefore := answers(t, cached, "ws-b", "30d")
+	u = store.finish(t, "ws-a", "a2", now.Add(-10*24*time.Hour), 99_999, execution.StatusFailed)
+	spans.Forget([]execution.Update{u})
+	for _, tf := range []string{"24h", "30d", "90d"} {
+		if got, want := answers(t, cached, "ws-a", tf), answers(t, plain, "ws-a", tf); got != want {
+			t.Fatalf("%s after a late event:\n got %s\nwant %s", tf, got, want)
+		}
+	}
+	before = store.reads()
+	if got := answers(t, cached, "ws-b", "30d"); got != bBefore {
+		t.Fatalf("ws-b changed after ws-a's late event:\n got %s\nwant %s", got, bBefore)
+	}
+	if n := store.reads() - before; n != 0 {
+		t.Errorf("ws-b's spans were read %d times after ws-a's late event; want 0", n)
+	}
+}
+
+func TestSpanCacheDoesNotKeepAMergeACommitOverlapped(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store := &rowStore{rows: map[rollup.Key]*rollup.Row{}, today: rollup.Day.Bucket(now)}
+	for d := range 40 {
+		store.finish(t, "ws", "a", now.Add(-time.Duration(d)*24*time.Hour), 100, execution.StatusCompleted)
+	}
+	spans := NewSpanCache(clock)
+	cached := NewEngine(Sources{Rollups: store, Spans: spans}, clock)
+	plain := NewEngine(Sources{Rollups: store}, clock)
+
+	// A late event commits while the span is being read: the merge read
+	// before it must not be kept.
+	var late execution.Update
+	store.onRead = func() {
+		store.onRead = nil
+		late = store.finish(t, "ws", "a", now.Add(-5*24*time.Hour), 5000, execution.StatusCompleted)
+		spans.Forget([]execution.Update{late})
+	}
+	w, err := ParseWindow(url.Values{"timeframe": {"30d"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.Latency(context.Background(), "ws", w); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cached.Latency(context.Background(), "ws", w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plain.Latency(context.Background(), "ws", w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Count != want.Count || *got.MaxMs != *want.MaxMs {
+		t.Fatalf("after a commit during the read: count %d max %v; want %d %v", got.Count, *got.MaxMs, want.Count, *want.MaxMs)
+	}
+}
+
+func TestSpanCacheBounded(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	spans := NewSpanCache(func() time.Time { return now })
+	read := func(ctx context.Context) ([]*rollup.Row, error) { return nil, nil }
+	for i := range spanCacheEntries + 50 {
+		if _, err := spans.rows(context.Background(), "ws", int64(i)*86400, int64(i+1)*86400, nil, true, read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(spans.entries); n != spanCacheEntries || spans.order.Len() != n {
+		t.Fatalf("%d entries (%d in order); want %d", n, spans.order.Len(), spanCacheEntries)
+	}
+}
