@@ -618,18 +618,28 @@ func TestRebuildRollups(t *testing.T) {
 	}
 	path := "/api/v1/metrics/execution?workspace_id=alpha&timeframe=7d"
 	before := c.raw(path, operator)
-	day := now.Truncate(24 * time.Hour).Add(-24 * time.Hour)
-	if err := s.DB().ReplaceRollups(context.Background(), "alpha", day, day.Add(24*time.Hour), nil); err != nil {
+	stop(t, s)
+
+	// Like a rebuild, the erasure runs while the server is stopped.
+	cfg := Config{Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	storeConfig(t, &cfg, dir)
+	db, err := openStore(context.Background(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
+	day := now.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	if err := db.ReplaceRollups(context.Background(), "alpha", day, day.Add(24*time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s = start(t, dir)
+	c.base = "http://" + s.Addr()
 	if bytes.Equal(c.raw(path, operator), before) {
 		t.Fatal("erasing a day of rollups changed nothing; the test proves nothing")
 	}
 	stop(t, s)
 
 	var out bytes.Buffer
-	cfg := Config{Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	storeConfig(t, &cfg, dir)
 	if err := RebuildRollups(context.Background(), cfg, now.Add(-4*24*time.Hour), now, &out); err != nil {
 		t.Fatal(err)
 	}

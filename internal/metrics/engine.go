@@ -74,7 +74,11 @@ func NewEngine(src Sources, now func() time.Time) *Engine {
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{rollups: src.Rollups, src: src, now: now}
+	e := &Engine{rollups: src.Rollups, src: src, now: now}
+	if src.Spans != nil {
+		e.rollups = &cachedRollups{src: src.Rollups, spans: src.Spans}
+	}
+	return e
 }
 
 // elapsed is how much of the window has passed.
@@ -106,7 +110,7 @@ func (e *Engine) cover(ctx context.Context, ws string, from, to time.Time, max r
 		var rows []*rollup.Row
 		var err error
 		if sp.Tier == rollup.Day && e.src.Spans != nil && sp.To <= e.src.Spans.today() {
-			rows, err = e.src.Spans.rows(ctx, ws, sp.From, sp.To, agents, sketches, read)
+			rows, err = e.src.Spans.merged(ctx, ws, sp.From, sp.To, agents, sketches, read)
 		} else {
 			rows, err = read(ctx)
 		}

@@ -11,26 +11,35 @@ import (
 	"github.com/shadower/shadower/internal/rollup"
 )
 
-// spanCacheEntries bounds the spans kept. An entry is one merged row per
-// agent with encoded sketches, a few kilobytes per agent.
-const spanCacheEntries = 256
+// spanCacheBytes bounds the memory the entries take, as estimated by
+// entrySize: a merged span holds a row per agent with its sketches encoded
+// (a few kilobytes each), a day of hour rows 24 small rows per agent.
+const spanCacheBytes = 32 << 20
 
-// SpanCache keeps, across requests, the rows of spans of whole UTC days
-// that have ended, merged into one row per agent. Long windows read such a
-// span of 30 or 90 day rows per agent, and merging their sketches is most of
-// their cost; a day that has ended changes only when late events arrive,
-// and the commit that brings them forgets every span they touch.
+// SpanCache keeps, across requests, what windows read of whole UTC days
+// that have ended: spans of day rows merged into one row per agent (long
+// windows read 30 or 90 day rows per agent, and merging their sketches is
+// most of their cost), and each ended day's hour and day rows without
+// sketches (series, the hours of the day, forecasts). A day that has ended changes
+// only when late events arrive, and the commit that brings them forgets
+// every entry they touch.
 type SpanCache struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	epoch   uint64 // moves on every forget, so a merge begun before it is not kept
+	epoch   uint64 // moves on every forget, so a read begun before it is not kept
 	entries map[spanKey]*list.Element
 	order   *list.List // of *spanEntry, most recently used first
+	bytes   int        // the entries' estimated size
+	max     int
 }
 
+// spanKey names an entry: a merged span of day rows (merged), or one day's
+// rows of a tier.
 type spanKey struct {
+	merged   bool
 	ws       string
+	tier     rollup.Tier
 	from, to int64
 	agents   string // joined; "" for every agent
 	sketches bool
@@ -39,14 +48,18 @@ type spanKey struct {
 type spanEntry struct {
 	key  spanKey
 	rows []*rollup.Row
+	size int
 }
+
+// rowSize estimates what a row takes in memory, sketches aside.
+const rowSize = 320
 
 // NewSpanCache returns an empty cache; now tells which days have ended.
 func NewSpanCache(now func() time.Time) *SpanCache {
 	if now == nil {
 		now = time.Now
 	}
-	return &SpanCache{now: now, entries: map[spanKey]*list.Element{}, order: list.New()}
+	return &SpanCache{now: now, entries: map[spanKey]*list.Element{}, order: list.New(), max: spanCacheBytes}
 }
 
 // Forget drops the spans a commit's updates may have changed. Every rollup
@@ -77,8 +90,7 @@ func (c *SpanCache) Forget(updates []execution.Update) {
 		c.epoch++
 		for k, el := range c.entries {
 			if k.ws == ws && k.to > day {
-				c.order.Remove(el)
-				delete(c.entries, k)
+				c.remove(el)
 			}
 		}
 	}
@@ -92,6 +104,14 @@ func (c *SpanCache) Reset() {
 	c.epoch++
 	c.entries = map[spanKey]*list.Element{}
 	c.order.Init()
+	c.bytes = 0
+}
+
+func (c *SpanCache) remove(el *list.Element) {
+	e := el.Value.(*spanEntry)
+	c.order.Remove(el)
+	delete(c.entries, e.key)
+	c.bytes -= e.size
 }
 
 // today is the start of the current UTC day: spans must end by it.
@@ -107,48 +127,126 @@ func firstSeen(x *execution.Execution) time.Time {
 	return out
 }
 
-// rows returns the merged rows of the span [from, to) of ended days, reading and
-// merging them through read when they are not kept. The rows returned are
-// shared: callers only read them.
-func (c *SpanCache) rows(ctx context.Context, ws string, from, to int64, agents []string, sketches bool,
-	read func(ctx context.Context) ([]*rollup.Row, error)) ([]*rollup.Row, error) {
-	k := spanKey{ws: ws, from: from, to: to, agents: strings.Join(agents, "\x00"), sketches: sketches}
+// lookup returns the entry k, or the epoch a read for it starts in.
+func (c *SpanCache) lookup(k spanKey) ([]*rollup.Row, bool, uint64) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if el, ok := c.entries[k]; ok {
 		c.order.MoveToFront(el)
-		c.mu.Unlock()
-		return el.Value.(*spanEntry).rows, nil
+		return el.Value.(*spanEntry).rows, true, 0
 	}
-	epoch := c.epoch
-	c.mu.Unlock()
+	return nil, false, c.epoch
+}
 
+// keep stores rows, of about size bytes, as entry k unless a commit has
+// forgotten anything since the read began (epoch): what was read may be
+// out of date.
+func (c *SpanCache) keep(k spanKey, epoch uint64, rows []*rollup.Row, size int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return
+	}
+	if _, ok := c.entries[k]; ok {
+		return
+	}
+	e := &spanEntry{key: k, rows: rows, size: size}
+	c.entries[k] = c.order.PushFront(e)
+	c.bytes += e.size
+	for c.bytes > c.max && c.order.Len() > 1 {
+		c.remove(c.order.Back())
+	}
+}
+
+// merged returns the rows of the span [from, to) of ended days merged into
+// one per agent, reading them through read when they are not kept. The
+// rows returned are shared: callers only read them.
+func (c *SpanCache) merged(ctx context.Context, ws string, from, to int64, agents []string, sketches bool,
+	read func(ctx context.Context) ([]*rollup.Row, error)) ([]*rollup.Row, error) {
+	k := spanKey{merged: true, ws: ws, tier: rollup.Day, from: from, to: to, agents: strings.Join(agents, "\x00"), sketches: sketches}
+	rows, ok, epoch := c.lookup(k)
+	if ok {
+		return rows, nil
+	}
 	raw, err := read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	merged, err := mergeByAgent(raw, from, sketches)
+	rows, size, err := mergeByAgent(raw, from, sketches)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.epoch != epoch {
-		return merged, nil // a commit may have changed what was read
+	c.keep(k, epoch, rows, size)
+	return rows, nil
+}
+
+// cachedRollups reads hour and day rows without sketches of ended days
+// through the cache, a day at a time; every other read goes to the store.
+type cachedRollups struct {
+	src   Rollups
+	spans *SpanCache
+}
+
+func (r *cachedRollups) RollupRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error) {
+	const day = 86400
+	first, end := ceilDiv(from, day)*day, min(floorDiv(to, day)*day, r.spans.today())
+	if tier == rollup.Minute || sketches || first >= end {
+		return r.src.RollupRange(ctx, ws, tier, from, to, agents, sketches)
 	}
-	if _, ok := c.entries[k]; !ok {
-		c.entries[k] = c.order.PushFront(&spanEntry{key: k, rows: merged})
-		for c.order.Len() > spanCacheEntries {
-			last := c.order.Back()
-			c.order.Remove(last)
-			delete(c.entries, last.Value.(*spanEntry).key)
+	var out []*rollup.Row
+	read := func(from, to int64) ([]*rollup.Row, error) {
+		if from >= to {
+			return nil, nil
 		}
+		return r.src.RollupRange(ctx, ws, tier, from, to, agents, sketches)
 	}
-	return merged, nil
+	head, err := read(from, first)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, head...)
+	// Kept days are used; each run of days not kept is read at once and
+	// kept day by day.
+	joined := strings.Join(agents, "\x00")
+	for d := first; d < end; {
+		rows, ok, epoch := r.spans.lookup(spanKey{ws: ws, tier: tier, from: d, to: d + day, agents: joined})
+		if ok {
+			out = append(out, rows...)
+			d += day
+			continue
+		}
+		runEnd := d + day
+		for runEnd < end {
+			if _, ok, _ := r.spans.lookup(spanKey{ws: ws, tier: tier, from: runEnd, to: runEnd + day, agents: joined}); ok {
+				break
+			}
+			runEnd += day
+		}
+		rows, err = read(d, runEnd)
+		if err != nil {
+			return nil, err
+		}
+		byDay := map[int64][]*rollup.Row{}
+		for _, row := range rows {
+			b := floorDiv(row.Bucket, day) * day
+			byDay[b] = append(byDay[b], row)
+		}
+		for ; d < runEnd; d += day {
+			r.spans.keep(spanKey{ws: ws, tier: tier, from: d, to: d + day, agents: joined}, epoch, byDay[d], rowSize*len(byDay[d]))
+		}
+		out = append(out, rows...)
+	}
+	tail, err := read(end, to)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, tail...), nil
 }
 
 // mergeByAgent merges rows into one per agent, in the bucket from, with
-// error counts decoded and sketches in their compact stored form.
-func mergeByAgent(rows []*rollup.Row, from int64, sketches bool) ([]*rollup.Row, error) {
+// error counts decoded and sketches in their compact stored form, and
+// estimates their size.
+func mergeByAgent(rows []*rollup.Row, from int64, sketches bool) ([]*rollup.Row, int, error) {
 	byAgent := map[string]*rollup.Row{}
 	var out []*rollup.Row
 	for _, r := range rows {
@@ -159,23 +257,27 @@ func mergeByAgent(rows []*rollup.Row, from int64, sketches bool) ([]*rollup.Row,
 			out = append(out, m)
 		}
 		if err := m.Merge(r); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
+	size := rowSize * len(out)
 	for _, m := range out {
 		if _, err := m.ErrorCounts(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, s := range []*rollup.Stat{&m.Duration, &m.QueueWait} {
 			var b []byte
 			if sketches {
 				var err error
 				if b, err = s.Encoded(); err != nil {
-					return nil, err
+					return nil, 0, err
 				}
 			}
 			s.SetEncoded(b)
+			size += len(b)
 		}
 	}
-	return out, nil
+	return out, size, nil
 }
+
+func ceilDiv(x, d int64) int64 { return -floorDiv(-x, d) }

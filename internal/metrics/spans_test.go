@@ -11,17 +11,25 @@ import (
 	"time"
 
 	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/resources"
 	"github.com/shadower/shadower/internal/rollup"
 )
 
-// rowStore is an in-memory rollup store that counts its reads of days
-// that have ended (before today).
+// rowStore is an in-memory rollup store that counts its reads holding a
+// whole day that has ended (before today).
 type rowStore struct {
 	mu       sync.Mutex
 	rows     map[rollup.Key]*rollup.Row
 	today    int64
 	dayReads int
-	onRead   func() // called during every read of ended days, when set
+	onRead   func() // called during every such read, when set
+}
+
+// noWorkers is a workspace without workers.
+type noWorkers struct{}
+
+func (noWorkers) Workers(context.Context, string, time.Time) ([]resources.Worker, error) {
+	return nil, nil
 }
 
 func (s *rowStore) RollupRange(_ context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error) {
@@ -39,7 +47,8 @@ func (s *rowStore) RollupRange(_ context.Context, ws string, tier rollup.Tier, f
 			out = append(out, c)
 		}
 	}
-	ended := tier == rollup.Day && to <= s.today
+	firstDay := -floorDiv(-from, 86400) * 86400
+	ended := tier != rollup.Minute && firstDay+86400 <= min(to, s.today)
 	if ended {
 		s.dayReads++
 	}
@@ -83,10 +92,14 @@ func (s *rowStore) reads() int {
 	return s.dayReads
 }
 
-// answers is every section that reads day spans, as JSON.
-func answers(t *testing.T, e *Engine, ws, timeframe string) string {
+// answers is every section that reads rollups over ended days, as JSON.
+func answers(t *testing.T, e *Engine, ws, query string) string {
 	t.Helper()
-	w, err := ParseWindow(url.Values{"timeframe": {timeframe}}, e.now())
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ParseWindow(q, e.now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +110,7 @@ func answers(t *testing.T, e *Engine, ws, timeframe string) string {
 		func() (any, error) { return e.Performance(ctx, ws, w) },
 		func() (any, error) { return e.Comparison(ctx, ws, w) },
 		func() (any, error) { return e.Throughput(ctx, ws, w) },
+		func() (any, error) { return e.Forecast(ctx, ws, w.Agents) },
 	} {
 		v, err := f()
 		if err != nil {
@@ -125,11 +139,12 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 		store.finish(t, "ws-a", []string{"a1", "a2", "a3"}[i%3], at, 50+rng.ExpFloat64()*2000, st)
 		store.finish(t, "ws-b", "b1", at, 100, st)
 	}
-	plain := NewEngine(Sources{Rollups: store}, clock)
+	plain := NewEngine(Sources{Rollups: store, Workers: noWorkers{}}, clock)
 	spans := NewSpanCache(clock)
-	cached := NewEngine(Sources{Rollups: store, Spans: spans}, clock)
+	cached := NewEngine(Sources{Rollups: store, Workers: noWorkers{}, Spans: spans}, clock)
 
-	for _, tf := range []string{"24h", "7d", "30d", "90d"} {
+	for _, tf := range []string{"timeframe=24h", "timeframe=7d", "timeframe=30d", "timeframe=90d",
+		"timeframe=30d&agent_id=a1&agent_id=a3", "from=2026-01-02T05:00:00Z&to=2026-02-20T13:17:00Z&step=3600"} {
 		want := answers(t, plain, "ws-a", tf)
 		if got := answers(t, cached, "ws-a", tf); got != want {
 			t.Fatalf("%s, first read through the cache:\n got %s\nwant %s", tf, got, want)
@@ -148,27 +163,28 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 	u := store.finish(t, "ws-a", "a1", now.Add(-time.Minute), 123, execution.StatusCompleted)
 	spans.Forget([]execution.Update{u})
 	before := store.reads()
-	if got, want := answers(t, cached, "ws-a", "30d"), answers(t, plain, "ws-a", "30d"); got != want {
+	if got, want := answers(t, cached, "ws-a", "timeframe=30d"), answers(t, plain, "ws-a", "timeframe=30d"); got != want {
 		t.Fatalf("after a live event:\n got %s\nwant %s", got, want)
 	}
-	// Only the uncached engine reads: latency, performance, both windows of
-	// comparison, and throughput's previous window.
-	if n := store.reads() - before; n != 5 {
-		t.Errorf("after a live event, %d day reads; want the uncached engine's 5", n)
+	plainReads := store.reads() - before
+	before = store.reads()
+	answers(t, plain, "ws-a", "timeframe=30d")
+	if n := store.reads() - before; n != plainReads {
+		t.Errorf("after a live event, the cached engine read ended days %d times; want none", plainReads-n)
 	}
 
 	// A late event for a day that has ended is in the next answer; the
 	// other workspace's spans are kept.
-	bBefore := answers(t, cached, "ws-b", "30d")
+	bBefore := answers(t, cached, "ws-b", "timeframe=30d")
 	u = store.finish(t, "ws-a", "a2", now.Add(-10*24*time.Hour), 99_999, execution.StatusFailed)
 	spans.Forget([]execution.Update{u})
-	for _, tf := range []string{"24h", "30d", "90d"} {
+	for _, tf := range []string{"timeframe=24h", "timeframe=30d", "timeframe=90d", "timeframe=30d&agent_id=a2"} {
 		if got, want := answers(t, cached, "ws-a", tf), answers(t, plain, "ws-a", tf); got != want {
 			t.Fatalf("%s after a late event:\n got %s\nwant %s", tf, got, want)
 		}
 	}
 	before = store.reads()
-	if got := answers(t, cached, "ws-b", "30d"); got != bBefore {
+	if got := answers(t, cached, "ws-b", "timeframe=30d"); got != bBefore {
 		t.Fatalf("ws-b changed after ws-a's late event:\n got %s\nwant %s", got, bBefore)
 	}
 	if n := store.reads() - before; n != 0 {
@@ -218,13 +234,34 @@ func TestSpanCacheDoesNotKeepAMergeACommitOverlapped(t *testing.T) {
 func TestSpanCacheBounded(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	spans := NewSpanCache(func() time.Time { return now })
-	read := func(ctx context.Context) ([]*rollup.Row, error) { return nil, nil }
-	for i := range spanCacheEntries + 50 {
-		if _, err := spans.rows(context.Background(), "ws", int64(i)*86400, int64(i+1)*86400, nil, true, read); err != nil {
-			t.Fatal(err)
+	spans.max = 100_000
+	row := func(i int) []*rollup.Row {
+		r := &rollup.Row{Key: rollup.Key{WorkspaceID: "ws", Tier: rollup.Day, AgentID: "a"}}
+		for v := range 1000 {
+			r.Duration.Add(float64(v*i + 1))
 		}
+		return []*rollup.Row{r}
 	}
-	if n := len(spans.entries); n != spanCacheEntries || spans.order.Len() != n {
-		t.Fatalf("%d entries (%d in order); want %d", n, spans.order.Len(), spanCacheEntries)
+	var kept []spanKey
+	for i := range 200 {
+		k := spanKey{ws: "ws", tier: rollup.Day, from: int64(i) * 86400, to: int64(i+1) * 86400}
+		rows := row(i + 1)
+		b, _ := rows[0].Duration.Encoded()
+		spans.keep(k, spans.epoch, rows, rowSize+len(b))
+		kept = append(kept, k)
+	}
+	total := 0
+	for _, el := range spans.entries {
+		total += el.Value.(*spanEntry).size
+	}
+	if total != spans.bytes || spans.bytes > spans.max || spans.order.Len() != len(spans.entries) {
+		t.Fatalf("%d bytes counted, %d summed, max %d; %d entries, %d in order", spans.bytes, total, spans.max, len(spans.entries), spans.order.Len())
+	}
+	// The newest stay, the oldest went.
+	if _, ok := spans.entries[kept[len(kept)-1]]; !ok {
+		t.Fatal("the newest entry was dropped")
+	}
+	if _, ok := spans.entries[kept[0]]; ok {
+		t.Fatal("the oldest entry was kept")
 	}
 }
