@@ -319,26 +319,7 @@ func (s *Service) apply(tx Tx, group []*request, now time.Time) ([]execution.Upd
 func (s *Service) writeRollups(tx Tx, updates []execution.Update) (map[rollup.Key]*rollup.Row, error) {
 	d := rollup.NewDelta()
 	for _, u := range updates {
-		x, c, ev := &u.Execution, u.Change, u.Event
-		if c.Conflict {
-			continue
-		}
-		ws, agent := x.WorkspaceID, x.AgentID
-		if c.Started {
-			d.Start(ws, agent, x.StartedAt)
-		}
-		if c.Finished {
-			d.Finish(ws, agent, x.FinishedAt, x.Status, rollup.ErrorType(x))
-		}
-		if c.HasDuration {
-			d.Duration(ws, agent, x.FinishedAt, execution.Millis(c.Duration))
-		}
-		if c.HasQueueWait {
-			d.QueueWait(ws, agent, x.StartedAt, execution.Millis(c.QueueWait))
-		}
-		if ev.Credits != nil || ev.Tokens != nil {
-			d.Usage(ws, agent, ev.Timestamp, deref(ev.Credits), deref(ev.Tokens))
-		}
+		d.Update(u)
 	}
 	if d.Len() == 0 {
 		return nil, nil
@@ -361,13 +342,6 @@ func (s *Service) writeRollups(tx Tx, updates []execution.Update) (map[rollup.Ke
 		return nil, errors.Join(errors.New("merge rollups"), err)
 	}
 	return rows, tx.SaveRollups(rows)
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // queue counts the events waiting for the writer, in all and per

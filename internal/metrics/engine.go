@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"math"
-	"slices"
 	"sort"
 	"time"
 
@@ -100,7 +99,7 @@ func selection(w Window) []string {
 }
 
 // cover reads the fewest rows that tile [from, to) exactly. A span of ended
-// days may come merged, one row per agent: callers only add rows up.
+// buckets may come merged, one row per agent: callers only add rows up.
 func (e *Engine) cover(ctx context.Context, ws string, from, to time.Time, max rollup.Tier, agents []string, sketches bool) ([]*rollup.Row, error) {
 	var out []*rollup.Row
 	for _, sp := range e.spans(rollup.Cover(from.Unix(), to.Unix(), max)) {
@@ -109,8 +108,8 @@ func (e *Engine) cover(ctx context.Context, ws string, from, to time.Time, max r
 		}
 		var rows []*rollup.Row
 		var err error
-		if sp.Tier == rollup.Day && e.src.Spans != nil && sp.To <= e.src.Spans.today() {
-			rows, err = e.src.Spans.merged(ctx, ws, sp.From, sp.To, agents, sketches, read)
+		if e.src.Spans != nil && sp.To <= e.src.Spans.ended(sp.Tier) {
+			rows, err = e.src.Spans.merged(ctx, ws, sp, agents, sketches, read)
 		} else {
 			rows, err = read(ctx)
 		}
@@ -122,20 +121,21 @@ func (e *Engine) cover(ctx context.Context, ws string, from, to time.Time, max r
 	return out, nil
 }
 
-// spans splits a span of days reaching into the current day at its start,
-// so the days that have ended can come from the span cache.
+// spans splits each span reaching into its tier's open bucket there, so
+// the part that has ended can come from the span cache.
 func (e *Engine) spans(cover []rollup.Span) []rollup.Span {
 	if e.src.Spans == nil {
 		return cover
 	}
-	today := e.src.Spans.today()
-	for i, sp := range cover {
-		if sp.Tier == rollup.Day && sp.From < today && today < sp.To {
-			return slices.Concat(cover[:i], []rollup.Span{{Tier: rollup.Day, From: sp.From, To: today},
-				{Tier: rollup.Day, From: today, To: sp.To}}, cover[i+1:])
+	var out []rollup.Span
+	for _, sp := range cover {
+		if open := e.src.Spans.ended(sp.Tier); sp.From < open && open < sp.To {
+			out = append(out, rollup.Span{Tier: sp.Tier, From: sp.From, To: open}, rollup.Span{Tier: sp.Tier, From: open, To: sp.To})
+		} else {
+			out = append(out, sp)
 		}
 	}
-	return cover
+	return out
 }
 
 func sum(rows []*rollup.Row) (*rollup.Row, error) {
@@ -394,9 +394,14 @@ func (e *Engine) Performance(ctx context.Context, ws string, w Window) (*Perform
 // w.TZ. In a zone whose offset is not whole hours, an hour row counts in
 // the local hour where it begins.
 func (e *Engine) byHour(ctx context.Context, ws string, w Window) ([]HourPerf, error) {
-	rows, err := e.cover(ctx, ws, w.From, w.To, rollup.Hour, selection(w), false)
-	if err != nil {
-		return nil, err
+	var rows []*rollup.Row
+	for _, sp := range rollup.Cover(w.From.Unix(), w.To.Unix(), rollup.Hour) {
+		// Row by row, not merged: each counts in the hour it begins.
+		part, err := e.rollups.RollupRange(ctx, ws, sp.Tier, sp.From, sp.To, selection(w), false)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, part...)
 	}
 	hours := make([]rollup.Row, 24)
 	for _, r := range rows {

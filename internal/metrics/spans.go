@@ -16,13 +16,13 @@ import (
 // (a few kilobytes each), a day of hour rows 24 small rows per agent.
 const spanCacheBytes = 32 << 20
 
-// SpanCache keeps, across requests, what windows read of whole UTC days
-// that have ended: spans of day rows merged into one row per agent (long
-// windows read 30 or 90 day rows per agent, and merging their sketches is
-// most of their cost), and each ended day's hour and day rows without
-// sketches (series, the hours of the day, forecasts). A day that has ended changes
-// only when late events arrive, and the commit that brings them forgets
-// every entry they touch.
+// SpanCache keeps, across requests, what windows read of buckets that have
+// ended: spans of rows merged into one row per agent (a 90-day window
+// reads 90 day rows per agent and hours and minutes at its ends, and
+// merging their sketches is most of its cost), and each ended day's hour
+// and day rows without sketches (series, the hours of the day, forecasts).
+// A bucket that has ended changes only when late events arrive, and the
+// commit that brings them forgets every entry they touch.
 type SpanCache struct {
 	now func() time.Time
 
@@ -62,34 +62,29 @@ func NewSpanCache(now func() time.Time) *SpanCache {
 	return &SpanCache{now: now, entries: map[spanKey]*list.Element{}, order: list.New(), max: spanCacheBytes}
 }
 
-// Forget drops the spans a commit's updates may have changed. Every rollup
-// row an execution changes is in the bucket of one of its events, and no
-// event of it is older than SeenAt, so spans ending after the earliest of
-// those days are dropped. Live traffic touches only the current day, which
-// no cached span includes.
+// Forget drops the entries a commit's updates may have changed: for each
+// workspace, those ending after the bucket of the earliest time the
+// updates count at (rollup.ChangedFrom). Live traffic counts at the
+// current minute, which no entry includes.
 func (c *SpanCache) Forget(updates []execution.Update) {
-	oldest := map[string]int64{}
-	for i := range updates {
-		x := &updates[i].Execution
-		at := firstSeen(x)
-		if at.IsZero() {
-			continue
-		}
-		day := rollup.Day.Bucket(at)
-		if d, ok := oldest[x.WorkspaceID]; !ok || day < d {
-			oldest[x.WorkspaceID] = day
+	oldest := map[string]time.Time{}
+	for _, u := range updates {
+		at, ok := rollup.ChangedFrom(u)
+		ws := u.Execution.WorkspaceID
+		if o, seen := oldest[ws]; ok && (!seen || at.Before(o)) {
+			oldest[ws] = at
 		}
 	}
-	today := c.today()
+	minute := c.ended(rollup.Minute)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for ws, day := range oldest {
-		if day >= today {
+	for ws, at := range oldest {
+		if at.Unix() >= minute {
 			continue
 		}
 		c.epoch++
 		for k, el := range c.entries {
-			if k.ws == ws && k.to > day {
+			if k.ws == ws && k.to > k.tier.Bucket(at) {
 				c.remove(el)
 			}
 		}
@@ -114,18 +109,9 @@ func (c *SpanCache) remove(el *list.Element) {
 	c.bytes -= e.size
 }
 
-// today is the start of the current UTC day: spans must end by it.
-func (c *SpanCache) today() int64 { return rollup.Day.Bucket(c.now()) }
-
-func firstSeen(x *execution.Execution) time.Time {
-	var out time.Time
-	for _, t := range []time.Time{x.SeenAt, x.QueuedAt, x.StartedAt, x.FinishedAt} {
-		if !t.IsZero() && (out.IsZero() || t.Before(out)) {
-			out = t
-		}
-	}
-	return out
-}
+// ended is where the buckets of tier that are still open begin: entries
+// end by it.
+func (c *SpanCache) ended(tier rollup.Tier) int64 { return tier.Bucket(c.now()) }
 
 // lookup returns the entry k, or the epoch a read for it starts in.
 func (c *SpanCache) lookup(k spanKey) ([]*rollup.Row, bool, uint64) {
@@ -158,12 +144,12 @@ func (c *SpanCache) keep(k spanKey, epoch uint64, rows []*rollup.Row, size int) 
 	}
 }
 
-// merged returns the rows of the span [from, to) of ended days merged into
+// merged returns the rows of a span of buckets that have ended, merged into
 // one per agent, reading them through read when they are not kept. The
 // rows returned are shared: callers only read them.
-func (c *SpanCache) merged(ctx context.Context, ws string, from, to int64, agents []string, sketches bool,
+func (c *SpanCache) merged(ctx context.Context, ws string, sp rollup.Span, agents []string, sketches bool,
 	read func(ctx context.Context) ([]*rollup.Row, error)) ([]*rollup.Row, error) {
-	k := spanKey{merged: true, ws: ws, tier: rollup.Day, from: from, to: to, agents: strings.Join(agents, "\x00"), sketches: sketches}
+	k := spanKey{merged: true, ws: ws, tier: sp.Tier, from: sp.From, to: sp.To, agents: strings.Join(agents, "\x00"), sketches: sketches}
 	rows, ok, epoch := c.lookup(k)
 	if ok {
 		return rows, nil
@@ -172,7 +158,7 @@ func (c *SpanCache) merged(ctx context.Context, ws string, from, to int64, agent
 	if err != nil {
 		return nil, err
 	}
-	rows, size, err := mergeByAgent(raw, from, sketches)
+	rows, size, err := mergeByAgent(raw, sp, sketches)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +175,7 @@ type cachedRollups struct {
 
 func (r *cachedRollups) RollupRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error) {
 	const day = 86400
-	first, end := ceilDiv(from, day)*day, min(floorDiv(to, day)*day, r.spans.today())
+	first, end := ceilDiv(from, day)*day, min(floorDiv(to, day)*day, r.spans.ended(rollup.Day))
 	if tier == rollup.Minute || sketches || first >= end {
 		return r.src.RollupRange(ctx, ws, tier, from, to, agents, sketches)
 	}
@@ -243,16 +229,16 @@ func (r *cachedRollups) RollupRange(ctx context.Context, ws string, tier rollup.
 	return append(out, tail...), nil
 }
 
-// mergeByAgent merges rows into one per agent, in the bucket from, with
+// mergeByAgent merges rows into one per agent, in the span's first bucket, with
 // error counts decoded and sketches in their compact stored form, and
 // estimates their size.
-func mergeByAgent(rows []*rollup.Row, from int64, sketches bool) ([]*rollup.Row, int, error) {
+func mergeByAgent(rows []*rollup.Row, sp rollup.Span, sketches bool) ([]*rollup.Row, int, error) {
 	byAgent := map[string]*rollup.Row{}
 	var out []*rollup.Row
 	for _, r := range rows {
 		m := byAgent[r.AgentID]
 		if m == nil {
-			m = &rollup.Row{Key: rollup.Key{WorkspaceID: r.WorkspaceID, Tier: rollup.Day, Bucket: from, AgentID: r.AgentID}}
+			m = &rollup.Row{Key: rollup.Key{WorkspaceID: r.WorkspaceID, Tier: sp.Tier, Bucket: sp.From, AgentID: r.AgentID}}
 			byAgent[r.AgentID] = m
 			out = append(out, m)
 		}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -125,6 +126,16 @@ func answers(t *testing.T, e *Engine, ws, query string) string {
 	return string(b)
 }
 
+// differ says where two answers part, briefly.
+func differ(got, want string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	lo := max(i-150, 0)
+	return fmt.Sprintf("at byte %d:\n got …%s\nwant …%s", i, got[lo:min(i+150, len(got))], want[lo:min(i+150, len(want))])
+}
+
 func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 34, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -147,11 +158,11 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 		"timeframe=30d&agent_id=a1&agent_id=a3", "from=2026-01-02T05:00:00Z&to=2026-02-20T13:17:00Z&step=3600"} {
 		want := answers(t, plain, "ws-a", tf)
 		if got := answers(t, cached, "ws-a", tf); got != want {
-			t.Fatalf("%s, first read through the cache:\n got %s\nwant %s", tf, got, want)
+			t.Fatalf("%s, first read through the cache %s", tf, differ(got, want))
 		}
 		before := store.reads()
 		if got := answers(t, cached, "ws-a", tf); got != want {
-			t.Fatalf("%s, from the cache:\n got %s\nwant %s", tf, got, want)
+			t.Fatalf("%s, from the cache %s", tf, differ(got, want))
 		}
 		if store.reads() != before {
 			t.Errorf("%s: a second ask read %d day spans again; want none", tf, store.reads()-before)
@@ -164,7 +175,7 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 	spans.Forget([]execution.Update{u})
 	before := store.reads()
 	if got, want := answers(t, cached, "ws-a", "timeframe=30d"), answers(t, plain, "ws-a", "timeframe=30d"); got != want {
-		t.Fatalf("after a live event:\n got %s\nwant %s", got, want)
+		t.Fatalf("after a live event %s", differ(got, want))
 	}
 	plainReads := store.reads() - before
 	before = store.reads()
@@ -180,12 +191,12 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 	spans.Forget([]execution.Update{u})
 	for _, tf := range []string{"timeframe=24h", "timeframe=30d", "timeframe=90d", "timeframe=30d&agent_id=a2"} {
 		if got, want := answers(t, cached, "ws-a", tf), answers(t, plain, "ws-a", tf); got != want {
-			t.Fatalf("%s after a late event:\n got %s\nwant %s", tf, got, want)
+			t.Fatalf("%s after a late event %s", tf, differ(got, want))
 		}
 	}
 	before = store.reads()
 	if got := answers(t, cached, "ws-b", "timeframe=30d"); got != bBefore {
-		t.Fatalf("ws-b changed after ws-a's late event:\n got %s\nwant %s", got, bBefore)
+		t.Fatalf("ws-b changed after ws-a's late event %s", differ(got, bBefore))
 	}
 	if n := store.reads() - before; n != 0 {
 		t.Errorf("ws-b's spans were read %d times after ws-a's late event; want 0", n)

@@ -70,6 +70,65 @@ func (d *Delta) Usage(ws, agent string, at time.Time, credits, tokens float64) {
 	d.each(ws, agent, at, func(r *Row) { r.Credits += credits; r.Tokens += tokens })
 }
 
+// Update counts what one ingested event did to its execution: a start and
+// its queue wait at the start, a finish and its run time at the finish,
+// credits and tokens at the event. A conflicting terminal event counts
+// nothing.
+func (d *Delta) Update(u execution.Update) {
+	x, c, ev := &u.Execution, u.Change, u.Event
+	if c.Conflict {
+		return
+	}
+	ws, agent := x.WorkspaceID, x.AgentID
+	if c.Started {
+		d.Start(ws, agent, x.StartedAt)
+	}
+	if c.Finished {
+		d.Finish(ws, agent, x.FinishedAt, x.Status, ErrorType(x))
+	}
+	if c.HasDuration {
+		d.Duration(ws, agent, x.FinishedAt, execution.Millis(c.Duration))
+	}
+	if c.HasQueueWait {
+		d.QueueWait(ws, agent, x.StartedAt, execution.Millis(c.QueueWait))
+	}
+	if ev != nil && (ev.Credits != nil || ev.Tokens != nil) {
+		d.Usage(ws, agent, ev.Timestamp, deref(ev.Credits), deref(ev.Tokens))
+	}
+}
+
+// ChangedFrom is the earliest time whose buckets u may change: what Update
+// counts it at, or, for an update that does not carry its event (another
+// node's), the execution's first event, since every row it can change is
+// at one of its events. It is false when u changes no row.
+func ChangedFrom(u execution.Update) (time.Time, bool) {
+	x, c := &u.Execution, u.Change
+	var times []time.Time
+	switch {
+	case u.Event == nil:
+		times = []time.Time{x.SeenAt, x.QueuedAt, x.StartedAt, x.FinishedAt}
+	case c.Conflict:
+		return time.Time{}, false
+	default:
+		if c.Started || c.HasQueueWait {
+			times = append(times, x.StartedAt)
+		}
+		if c.Finished || c.HasDuration {
+			times = append(times, x.FinishedAt)
+		}
+		if u.Event.Credits != nil || u.Event.Tokens != nil {
+			times = append(times, u.Event.Timestamp)
+		}
+	}
+	var first time.Time
+	for _, t := range times {
+		if !t.IsZero() && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first, !first.IsZero()
+}
+
 // Apply merges the delta into the current rows (base; a missing key is an
 // empty row) and returns the resulting rows. Base rows are not modified.
 // Peaks are kept current: a minute's peak is its own total, and an hour or

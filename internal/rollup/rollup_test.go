@@ -783,3 +783,48 @@ func TestRowAddFinish(t *testing.T) {
 		t.Errorf("after one finish of each status: %+v", r)
 	}
 }
+
+// TestChangedFromBoundsUpdate: no row Update changes lies in a bucket
+// before ChangedFrom, with or without the event, whatever the change.
+func TestChangedFromBoundsUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	tm := func() time.Time { return base.Add(time.Duration(rng.Int64N(int64(72 * time.Hour)))) }
+	credits := 1.5
+	for i := range 5000 {
+		x := execution.Execution{WorkspaceID: "ws", AgentID: "a", Status: execution.StatusCompleted,
+			StartedAt: tm(), FinishedAt: tm()}
+		if rng.IntN(2) == 0 {
+			x.QueuedAt = tm()
+		}
+		ev := &execution.Event{Timestamp: tm()}
+		if rng.IntN(2) == 0 {
+			ev.Credits = &credits
+		}
+		// An execution's first event is no later than any of its events.
+		x.SeenAt = ev.Timestamp
+		for _, t := range []time.Time{x.QueuedAt, x.StartedAt, x.FinishedAt} {
+			if !t.IsZero() && (x.SeenAt.IsZero() || t.Before(x.SeenAt)) {
+				x.SeenAt = t
+			}
+		}
+		c := execution.Change{Started: rng.IntN(2) == 0, Finished: rng.IntN(2) == 0, Conflict: rng.IntN(10) == 0,
+			HasDuration: rng.IntN(2) == 0, Duration: time.Second, HasQueueWait: rng.IntN(2) == 0, QueueWait: time.Second}
+		u := execution.Update{Event: ev, Execution: x, Change: c}
+		for _, withEvent := range []bool{true, false} {
+			d := NewDelta()
+			d.Update(u)
+			if !withEvent {
+				u.Event = nil
+			}
+			from, ok := ChangedFrom(u)
+			if d.Len() > 0 && !ok {
+				t.Fatalf("update %d (event %v) changes %d rows, ChangedFrom says none", i, withEvent, d.Len())
+			}
+			for _, k := range d.Keys() {
+				if k.Bucket < k.Tier.Bucket(from) {
+					t.Fatalf("update %d (event %v): row %v is before ChangedFrom %v", i, withEvent, k, from)
+				}
+			}
+		}
+	}
+}
