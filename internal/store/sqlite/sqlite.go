@@ -37,8 +37,12 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	path := filepath.Join(dir, FileName)
 	// synchronous=FULL syncs the WAL on every commit: an acknowledged batch
 	// survives a crash of the process and of the machine.
-	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=off&_cache_size=-65536"
-	w, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_txlock=immediate")
+	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=off"
+	// Each connection has its own page cache, counted in the process's
+	// memory. The writer's is large: ingest revisits the same index pages
+	// every commit. Readers' are small: there are up to eight, the span
+	// cache spares them most rereads, and the OS caches the file anyway.
+	w, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_cache_size=-65536&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +53,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_query_only=1")
+	r, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_cache_size=-8192&_query_only=1")
 	if err != nil {
 		w.Close()
 		return nil, err
