@@ -22,6 +22,7 @@ func runBench(ctx context.Context, args []string) error {
 	wsClients := fs.Int("ws-clients", -1, "WebSocket clients of the fan-out measurement (default 10000; quick 2000; 0 skips it)")
 	dir := fs.String("data", "", "directory for the embedded store (default a temporary one, removed after)")
 	jsonOut := fs.String("json", "", "also write the figures as JSON to this file")
+	svgOut := fs.String("svg", "", "also write a chart of the p99 figures as SVG to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +60,11 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	r.Markdown(os.Stdout)
+	if *svgOut != "" {
+		if err := r.WriteSVG(*svgOut); err != nil {
+			return err
+		}
+	}
 	if *jsonOut != "" {
 		return r.WriteJSON(*jsonOut)
 	}

@@ -132,11 +132,15 @@ type Latency struct {
 	P50Ms    float64 `json:"p50_ms"`
 	P99Ms    float64 `json:"p99_ms"`
 	MaxMs    float64 `json:"max_ms"`
+	// FirstMs is the warm-up request, outside the percentiles: for the
+	// first request of a window after a load, what nothing cached costs.
+	FirstMs float64 `json:"first_ms,omitempty"`
 }
 
-// measure GETs url n times in a row, after one untimed warm-up.
+// measure GETs url n times in a row, after one warm-up timed apart.
 func measure(ctx context.Context, url, key string, n int) (Latency, error) {
-	if _, _, err := get(ctx, url, key); err != nil {
+	first, _, err := get(ctx, url, key)
+	if err != nil {
 		return Latency{}, err
 	}
 	ds := make([]time.Duration, n)
@@ -147,7 +151,9 @@ func measure(ctx context.Context, url, key string, n int) (Latency, error) {
 		}
 		ds[i] = d
 	}
-	return latencyOf(ds), nil
+	l := latencyOf(ds)
+	l.FirstMs = round2(float64(first) / float64(time.Millisecond))
+	return l, nil
 }
 
 func latencyOf(ds []time.Duration) Latency {

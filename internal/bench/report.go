@@ -46,6 +46,20 @@ func (r *Result) Markdown(out io.Writer) {
 		row += fmt.Sprintf(" %d MiB |", st.RSSMax>>20)
 	}
 	p("%s", row)
+	// The combined answers come first after each load, which changed every
+	// ended day: their warm-up is the cost with nothing cached.
+	p("")
+	p("### Embedded store: the first combined answer of each window after a load (its spans not cached yet), ms")
+	p("")
+	p("%s", head)
+	p("%s", sep)
+	for _, win := range windows {
+		row := "| all " + win + " |"
+		for _, st := range r.Stages {
+			row += fmt.Sprintf(" %.2f |", st.Queries["all "+win].FirstMs)
+		}
+		p("%s", row)
+	}
 	if len(r.Naive) > 0 {
 		p("")
 		p("### The naive design on the same %s executions (PostgreSQL, percentile_cont and GROUP BY over raw rows)", count(r.Executions))
