@@ -11,16 +11,17 @@ import (
 	"github.com/shadower/shadower/internal/rollup"
 )
 
-// spanCacheBytes bounds the memory the entries take, as estimated by
-// entrySize: a merged span holds a row per agent with its sketches encoded
-// (a few kilobytes each), a day of hour rows 24 small rows per agent.
+// spanCacheBytes bounds the memory the entries take, as estimated when
+// they are kept: a merged span holds a row per agent with its sketches encoded
+// (a few kilobytes each), a chunk of rows without sketches 24 or 60 small
+// rows per agent.
 const spanCacheBytes = 32 << 20
 
 // SpanCache keeps, across requests, what windows read of buckets that have
 // ended: spans of rows merged into one row per agent (a 90-day window
 // reads 90 day rows per agent and hours and minutes at its ends, and
-// merging their sketches is most of its cost), and each ended day's hour
-// and day rows without sketches (series, the hours of the day, forecasts).
+// merging their sketches is most of its cost), and rows without sketches
+// of ended hours and days (series, the hours of the day, forecasts).
 // A bucket that has ended changes only when late events arrive, and the
 // commit that brings them forgets every entry they touch.
 type SpanCache struct {
@@ -34,8 +35,8 @@ type SpanCache struct {
 	max     int
 }
 
-// spanKey names an entry: a merged span of day rows (merged), or one day's
-// rows of a tier.
+// spanKey names an entry: a merged span (merged), or one chunk of a
+// tier's rows.
 type spanKey struct {
 	merged   bool
 	ws       string
@@ -166,59 +167,67 @@ func (c *SpanCache) merged(ctx context.Context, ws string, sp rollup.Span, agent
 	return rows, nil
 }
 
-// cachedRollups reads hour and day rows without sketches of ended days
-// through the cache, a day at a time; every other read goes to the store.
+// cachedRollups reads rows without sketches of ended chunks (an hour of
+// minute rows, a day of hour or day rows) through the cache; every other
+// read goes to the store.
 type cachedRollups struct {
 	src   Rollups
 	spans *SpanCache
 }
 
+// chunk is how much of a tier one entry holds.
+func chunk(t rollup.Tier) int64 {
+	if t == rollup.Minute {
+		return rollup.Hour.Seconds()
+	}
+	return rollup.Day.Seconds()
+}
+
 func (r *cachedRollups) RollupRange(ctx context.Context, ws string, tier rollup.Tier, from, to int64, agents []string, sketches bool) ([]*rollup.Row, error) {
-	const day = 86400
-	first, end := ceilDiv(from, day)*day, min(floorDiv(to, day)*day, r.spans.ended(rollup.Day))
-	if tier == rollup.Minute || sketches || first >= end {
+	width := chunk(tier)
+	first, end := ceilDiv(from, width)*width, floorDiv(min(to, r.spans.ended(tier)), width)*width
+	if sketches || first >= end {
 		return r.src.RollupRange(ctx, ws, tier, from, to, agents, sketches)
 	}
-	var out []*rollup.Row
 	read := func(from, to int64) ([]*rollup.Row, error) {
 		if from >= to {
 			return nil, nil
 		}
 		return r.src.RollupRange(ctx, ws, tier, from, to, agents, sketches)
 	}
-	head, err := read(from, first)
+	out, err := read(from, first)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, head...)
-	// Kept days are used; each run of days not kept is read at once and
-	// kept day by day.
+	// Kept chunks are used; each run of chunks not kept is read at once
+	// and kept chunk by chunk.
 	joined := strings.Join(agents, "\x00")
-	for d := first; d < end; {
-		rows, ok, epoch := r.spans.lookup(spanKey{ws: ws, tier: tier, from: d, to: d + day, agents: joined})
+	key := func(at int64) spanKey { return spanKey{ws: ws, tier: tier, from: at, to: at + width, agents: joined} }
+	for c := first; c < end; {
+		rows, ok, epoch := r.spans.lookup(key(c))
 		if ok {
 			out = append(out, rows...)
-			d += day
+			c += width
 			continue
 		}
-		runEnd := d + day
+		runEnd := c + width
 		for runEnd < end {
-			if _, ok, _ := r.spans.lookup(spanKey{ws: ws, tier: tier, from: runEnd, to: runEnd + day, agents: joined}); ok {
+			if _, ok, _ := r.spans.lookup(key(runEnd)); ok {
 				break
 			}
-			runEnd += day
+			runEnd += width
 		}
-		rows, err = read(d, runEnd)
+		rows, err = read(c, runEnd)
 		if err != nil {
 			return nil, err
 		}
-		byDay := map[int64][]*rollup.Row{}
+		byChunk := map[int64][]*rollup.Row{}
 		for _, row := range rows {
-			b := floorDiv(row.Bucket, day) * day
-			byDay[b] = append(byDay[b], row)
+			at := floorDiv(row.Bucket, width) * width
+			byChunk[at] = append(byChunk[at], row)
 		}
-		for ; d < runEnd; d += day {
-			r.spans.keep(spanKey{ws: ws, tier: tier, from: d, to: d + day, agents: joined}, epoch, byDay[d], rowSize*len(byDay[d]))
+		for ; c < runEnd; c += width {
+			r.spans.keep(key(c), epoch, byChunk[c], rowSize*len(byChunk[c]))
 		}
 		out = append(out, rows...)
 	}

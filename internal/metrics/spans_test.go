@@ -17,11 +17,12 @@ import (
 )
 
 // rowStore is an in-memory rollup store that counts its reads holding a
-// whole day that has ended (before today).
+// whole chunk the cache could keep: an hour of minutes or a day of hours
+// or days, ended before now.
 type rowStore struct {
 	mu       sync.Mutex
 	rows     map[rollup.Key]*rollup.Row
-	today    int64
+	now      time.Time
 	dayReads int
 	onRead   func() // called during every such read, when set
 }
@@ -48,8 +49,8 @@ func (s *rowStore) RollupRange(_ context.Context, ws string, tier rollup.Tier, f
 			out = append(out, c)
 		}
 	}
-	firstDay := -floorDiv(-from, 86400) * 86400
-	ended := tier != rollup.Minute && firstDay+86400 <= min(to, s.today)
+	width := chunk(tier)
+	ended := ceilDiv(from, width)*width+width <= min(to, tier.Bucket(s.now))
 	if ended {
 		s.dayReads++
 	}
@@ -139,7 +140,7 @@ func differ(got, want string) string {
 func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 34, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	store := &rowStore{rows: map[rollup.Key]*rollup.Row{}, today: rollup.Day.Bucket(now)}
+	store := &rowStore{rows: map[rollup.Key]*rollup.Row{}, now: now}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 4000 {
 		at := now.Add(-time.Duration(rng.Int64N(int64(95 * 24 * time.Hour))))
@@ -154,7 +155,7 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 	spans := NewSpanCache(clock)
 	cached := NewEngine(Sources{Rollups: store, Workers: noWorkers{}, Spans: spans}, clock)
 
-	for _, tf := range []string{"timeframe=24h", "timeframe=7d", "timeframe=30d", "timeframe=90d",
+	for _, tf := range []string{"timeframe=1h", "timeframe=6h", "timeframe=24h", "timeframe=7d", "timeframe=30d", "timeframe=90d",
 		"timeframe=30d&agent_id=a1&agent_id=a3", "from=2026-01-02T05:00:00Z&to=2026-02-20T13:17:00Z&step=3600"} {
 		want := answers(t, plain, "ws-a", tf)
 		if got := answers(t, cached, "ws-a", tf); got != want {
@@ -206,7 +207,7 @@ func TestSpanCacheAnswersAsTheStoreDoes(t *testing.T) {
 func TestSpanCacheDoesNotKeepAMergeACommitOverlapped(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	store := &rowStore{rows: map[rollup.Key]*rollup.Row{}, today: rollup.Day.Bucket(now)}
+	store := &rowStore{rows: map[rollup.Key]*rollup.Row{}, now: now}
 	for d := range 40 {
 		store.finish(t, "ws", "a", now.Add(-time.Duration(d)*24*time.Hour), 100, execution.StatusCompleted)
 	}
