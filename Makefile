@@ -41,7 +41,7 @@ fuzz-short:
 BENCH_FLAGS ?=
 bench:
 	$(GO) build -o /tmp/shadower-bench ./cmd/shadower
-	/tmp/shadower-bench bench $(BENCH_FLAGS) --json bench.json
+	/tmp/shadower-bench bench $(BENCH_FLAGS) --json bench.json --svg bench.svg
 
 gobench:
 	$(GO) test ./internal/app -run '^$$' -bench . -benchtime 200x -timeout 60m
