@@ -66,9 +66,13 @@ const (
 // change and T: the server pushed the change before the caller saw the acknowledgement (it
 // pushes a change once, so nothing follows until the next change), and its lag is 0 unless it
 // was delivered after T. Without this fallback, against the hub with 10,000 clients, where the
-// acknowledgement took about 100 ms, 3 or 4 rounds of 60 were missed by every client. A
-// (client, round) pair with neither is missed, as is every round after its client was
-// dropped; a late update is not missed but counts in Behind1s.
+// acknowledgement took about 100 ms, 3 or 4 rounds of 60 were missed by every client. Such an
+// early update also wins over a first update after T computed after the next round's call:
+// that one is the next round's, pushed before its own acknowledgement, as a server that pushes
+// at the commit does when it is faster than the acknowledgement (counting it for both rounds
+// made every client a second late on each such round). A (client, round) pair with neither is
+// missed, as is every round after its client was dropped; a late update is not missed but
+// counts in Behind1s.
 //
 // srv may be a Process without a child process (only Base set, as in tests against an
 // in-process hub): then ServerCPUCores and ServerRSSMax are 0.
@@ -403,8 +407,10 @@ func (f *fanout) resolve(c *fanClient, final bool) {
 			if next == 0 {
 				break
 			}
-			if u.at >= next {
-				// Folded into the next round: u stays for it.
+			if u.at >= next || c.early != 0 {
+				// Folded into the next round, or the server pushed round
+				// k before its acknowledgement and nothing until the next
+				// change: either way u stays for the next round.
 				c.got[k], c.early = c.early, 0
 				c.next++
 				continue

@@ -142,6 +142,10 @@ func TestResolve(t *testing.T) {
 		// after T until round 3.
 		{"pushed before the acknowledgement", []time.Duration{250 * ms, 950 * ms, 2250 * ms},
 			[]time.Duration{250 * ms, 950 * ms, 2250 * ms}},
+		// Rounds 2 and 3 both pushed before their acknowledgements: each
+		// round counts its own update, not the next round's.
+		{"pushed before the acknowledgement, twice", []time.Duration{250 * ms, 950 * ms, 1950 * ms},
+			[]time.Duration{250 * ms, 950 * ms, 1950 * ms}},
 		{"an early update, then one after T", []time.Duration{250 * ms, 950 * ms, 1250 * ms, 2250 * ms},
 			[]time.Duration{250 * ms, 1250 * ms, 2250 * ms}},
 		{"the last only early", []time.Duration{250 * ms, 1250 * ms, 1950 * ms},

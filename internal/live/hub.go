@@ -1,7 +1,16 @@
 // Package live is the WebSocket hub: it pushes executions starting and
 // finishing, and the realtime section, to the dashboards subscribed to each
-// workspace. It never blocks ingest: every client has a bounded buffer and a
-// client that cannot keep up is closed (it may reconnect).
+// workspace. It never blocks ingest: a client that cannot keep up is closed
+// (it may reconnect).
+//
+// The hub is built for thousands of clients per workspace on a small
+// machine. A client costs one goroutine, which reads (the library answers
+// pings and the close handshake), and a few KiB; nothing waits on its
+// behalf between messages, and no timer runs for it. Messages are not
+// written as they come: a workspace's collect in its outbox, and every
+// tick, or at once when a change is due, a writer per core gives each
+// client its share of the outbox and, when due, the realtime snapshot and
+// a ping, each encoded and framed once for all, in one write (see conn).
 package live
 
 import (
@@ -9,9 +18,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,18 +35,31 @@ import (
 const Protocol = "shadower.v1"
 
 const (
-	bufferSize = 256 // messages a client may have waiting
-	tick       = 250 * time.Millisecond
+	// maxBacklog is how many messages a client may have waiting while its
+	// previous batch is still being written; past it the client is closed.
+	maxBacklog = 256
+	// flushAt is the size of a workspace's outbox that has it written at
+	// once rather than at the next tick, so bursts go out in pieces.
+	flushAt = 64
+	tick    = 250 * time.Millisecond
 	// minPeriod spaces realtime pushes to a client; with the tick it keeps
-	// a change on screen within a second of its commit.
-	minPeriod  = 750 * time.Millisecond
+	// a change on screen within a second of its commit, and a change that
+	// comes minPeriod after a client's last push goes out at once.
+	minPeriod = 750 * time.Millisecond
+	// slack absorbs the ticker's jitter, which would otherwise delay a
+	// push due at a tick to the next: pushes at ticks are 3 ticks apart.
+	slack      = tick / 2
 	idlePeriod = 10 * time.Second // a push even when nothing changed
 	pingEvery  = 20 * time.Second
+	// writeLimit bounds the write of a batch the socket did not take at
+	// once, and the wait for the answer to a ping.
 	writeLimit = 5 * time.Second
 	// perCommitCap bounds the per-execution messages one commit sends to a
 	// workspace, so a large backfill does not flood dashboards; the
 	// realtime push that follows carries the totals.
 	perCommitCap = 100
+	// maxPooledBuffer is the largest batch buffer kept for reuse.
+	maxPooledBuffer = 1 << 20
 )
 
 // Snapshotter answers the realtime section.
@@ -48,30 +72,83 @@ type Hub struct {
 	rt  Snapshotter
 	log *slog.Logger
 
-	mu      sync.Mutex
-	clients map[string]map[*client]struct{} // by workspace
-	closed  bool
-	stop    chan struct{}
-	done    chan struct{}
+	mu     sync.Mutex
+	rooms  map[string]*room // by workspace
+	closed bool
+	kick   chan struct{} // something is due before the next tick
+	stop   chan struct{}
+	done   chan struct{}
+
+	deliveries []delivery // only push touches it
+	bufs       sync.Pool  // *[]byte batch buffers
+}
+
+// room is a workspace's clients and what waits for them. h.mu guards it.
+type room struct {
+	clients map[*client]struct{}
+	// version counts the commits observed: a client that has not seen the
+	// latest is due a realtime push.
+	version uint64
+	woke    time.Time // when a change last had push run at once
+	outbox  []outMsg
+}
+
+// outMsg is a framed message and the agent it concerns ("" for the whole
+// workspace; an execution always has an agent).
+type outMsg struct {
+	agent string
+	frame []byte
 }
 
 type client struct {
-	ws       string
-	agents   []string
-	filter   string // agents joined, the key of a shared snapshot
-	send     chan []byte
-	conn     *websocket.Conn
+	room   string
+	agents []string
+	filter string // agents joined, the key of a shared snapshot
+	ws     *websocket.Conn
+	conn   *conn
+	// busy is set while a batch is being written to the client: by push,
+	// or by Serve for the first.
+	busy atomic.Bool
+	// pingAt is the time of the push that wrote the unanswered ping (Unix
+	// nanoseconds), 0 when none is.
+	pingAt atomic.Int64
+
+	// Guarded by h.mu.
+	seen     uint64 // the room's version of the last push
 	lastPush time.Time
-	changed  bool // something changed since the last push
-	gone     chan struct{}
-	once     sync.Once
+	lastPing time.Time
+	backlog  [][]byte // frames kept while busy
+	gone     bool
+}
+
+// delivery is what one client gets in one write: its backlog, its share
+// of the outbox, the snapshot if one is due, and a ping if one is.
+type delivery struct {
+	cl      *client
+	backlog [][]byte
+	out     []outMsg // the room's outbox, shared by its clients
+	snap    *target  // nil when no push is due
+	ping    bool
+}
+
+// target is a snapshot shared by the clients of one workspace and filter.
+type target struct {
+	ws     string
+	agents []string
+	frame  []byte
 }
 
 // NewHub starts the hub's ticker.
 func NewHub(rt Snapshotter, log *slog.Logger) *Hub {
-	h := &Hub{rt: rt, log: log, clients: map[string]map[*client]struct{}{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+	h := newHub(rt, log)
 	go h.run()
+	return h
+}
+
+func newHub(rt Snapshotter, log *slog.Logger) *Hub {
+	h := &Hub{rt: rt, log: log, rooms: map[string]*room{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	h.bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	return h
 }
 
@@ -105,17 +182,22 @@ func (h *Hub) Observe(updates []execution.Update) {
 	for i := range updates {
 		u := &updates[i]
 		x := &u.Execution
-		subs := h.clients[x.WorkspaceID]
-		for cl := range subs {
-			cl.changed = true
-		}
-		if len(subs) == 0 || (!u.Change.Started && !u.Change.Finished) {
+		r := h.rooms[x.WorkspaceID]
+		if r == nil {
 			continue
 		}
 		c := counts[x.WorkspaceID]
 		if c == nil {
 			c = &perWS{}
 			counts[x.WorkspaceID] = c
+			r.version++
+			// Clients pushed minPeriod ago are due now: no need to wait
+			// for the tick. At most once a minPeriod, so a stream of
+			// commits does not have push run after each.
+			if now := time.Now(); now.Sub(r.woke) >= minPeriod {
+				r.woke = now
+				h.wake()
+			}
 		}
 		var msg []byte
 		switch {
@@ -134,194 +216,10 @@ func (h *Hub) Observe(updates []execution.Update) {
 			msg, _ = json.Marshal(message{Type: "execution_started", Data: started{
 				ExecutionID: x.ExecutionID, AgentID: x.AgentID, WorkerID: x.WorkerID, StartedAt: x.StartedAt}})
 		}
-		if msg == nil {
-			continue
-		}
-		for cl := range subs {
-			if len(cl.agents) == 0 || slices.Contains(cl.agents, x.AgentID) {
-				h.offer(cl, msg)
-			}
+		if msg != nil {
+			h.queue(r, x.AgentID, msg)
 		}
 	}
-}
-
-// offer queues msg for cl, closing cl when its buffer is full. h.mu is held.
-func (h *Hub) offer(cl *client, msg []byte) {
-	select {
-	case cl.send <- msg:
-	default:
-		h.drop(cl, websocket.StatusTryAgainLater, "too slow; reconnect")
-	}
-}
-
-// drop removes cl and closes its connection. h.mu is held.
-func (h *Hub) drop(cl *client, code websocket.StatusCode, reason string) {
-	delete(h.clients[cl.ws], cl)
-	if len(h.clients[cl.ws]) == 0 {
-		delete(h.clients, cl.ws)
-	}
-	cl.once.Do(func() {
-		close(cl.gone)
-		go cl.conn.Close(code, reason)
-	})
-}
-
-// run pushes realtime snapshots: soon after a change, at most once a second
-// per client, and every ten seconds regardless.
-func (h *Hub) run() {
-	defer close(h.done)
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case now := <-t.C:
-			h.push(now)
-		}
-	}
-}
-
-func (h *Hub) push(now time.Time) {
-	h.mu.Lock()
-	type target struct {
-		ws     string
-		agents []string
-		cls    []*client
-	}
-	targets := map[string]*target{}
-	for ws, subs := range h.clients {
-		for cl := range subs {
-			since := now.Sub(cl.lastPush)
-			if since < minPeriod || (!cl.changed && since < idlePeriod) {
-				continue // a change waits for the next tick past minPeriod
-			}
-			// Cleared now, not once the snapshot is sent: a change landing
-			// while the snapshot is computed marks the client again.
-			cl.changed = false
-			key := ws + "\x00" + cl.filter
-			tg := targets[key]
-			if tg == nil {
-				tg = &target{ws: ws, agents: cl.agents}
-				targets[key] = tg
-			}
-			tg.cls = append(tg.cls, cl)
-		}
-	}
-	h.mu.Unlock()
-
-	// Snapshots are computed outside the hub's lock, once per workspace and
-	// filter, and shared by every client that wants the same one.
-	for _, tg := range targets {
-		msg, _ := json.Marshal(message{Type: "execution_update", Data: h.rt.Snapshot(tg.ws, tg.agents)})
-		h.mu.Lock()
-		for _, cl := range tg.cls {
-			if _, ok := h.clients[cl.ws][cl]; ok {
-				cl.lastPush = now
-				h.offer(cl, msg)
-			}
-		}
-		h.mu.Unlock()
-	}
-}
-
-// Serve upgrades the request and streams workspace ws (optionally only the
-// given agents) until the client leaves or the hub closes. The caller has
-// checked the key.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Protocol}})
-	if err != nil {
-		return // Accept has answered the request
-	}
-	cl := &client{ws: ws, agents: agents, filter: strings.Join(agents, ","), conn: conn,
-		send: make(chan []byte, bufferSize), gone: make(chan struct{})}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		conn.Close(websocket.StatusGoingAway, "server shutting down")
-		return
-	}
-	if h.clients[ws] == nil {
-		h.clients[ws] = map[*client]struct{}{}
-	}
-	h.clients[ws][cl] = struct{}{}
-	h.mu.Unlock()
-
-	// The first snapshot goes out at once, so a new dashboard is current.
-	first, _ := json.Marshal(message{Type: "execution_update", Data: h.rt.Snapshot(ws, agents)})
-	cl.send <- first
-
-	ctx := conn.CloseRead(context.Background()) // we only write; reading handles pings and close
-	ping := time.NewTicker(pingEvery)
-	defer ping.Stop()
-	for {
-		select {
-		case msg := <-cl.send:
-			wctx, cancel := context.WithTimeout(ctx, writeLimit)
-			err := conn.Write(wctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
-				h.leave(cl)
-				return
-			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, writeLimit)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				h.leave(cl)
-				return
-			}
-		case <-ctx.Done():
-			h.leave(cl)
-			return
-		case <-cl.gone:
-			return
-		}
-	}
-}
-
-func (h *Hub) leave(cl *client) {
-	h.mu.Lock()
-	h.drop(cl, websocket.StatusNormalClosure, "")
-	h.mu.Unlock()
-}
-
-// Clients counts the connected clients.
-func (h *Hub) Clients() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, subs := range h.clients {
-		n += len(subs)
-	}
-	return n
-}
-
-// Close tells every client the server is going away (1001) and stops.
-func (h *Hub) Close() {
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return
-	}
-	h.closed = true
-	var wg sync.WaitGroup
-	for _, subs := range h.clients {
-		for cl := range subs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				cl.conn.Close(websocket.StatusGoingAway, "server shutting down")
-			}()
-			cl.once.Do(func() { close(cl.gone) })
-		}
-	}
-	h.clients = map[string]map[*client]struct{}{}
-	h.mu.Unlock()
-	close(h.stop)
-	<-h.done
-	wg.Wait()
 }
 
 // Publish sends one message of the given type to the clients of ws; a
@@ -335,9 +233,362 @@ func (h *Hub) Publish(ws, agent, typ string, data any) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for cl := range h.clients[ws] {
-		if agent == "" || len(cl.agents) == 0 || slices.Contains(cl.agents, agent) {
-			h.offer(cl, msg)
+	if r := h.rooms[ws]; r != nil {
+		h.queue(r, agent, msg)
+	}
+}
+
+// queue adds msg to r's outbox. h.mu is held.
+func (h *Hub) queue(r *room, agent string, msg []byte) {
+	r.outbox = append(r.outbox, outMsg{agent: agent, frame: frame(msg)})
+	if len(r.outbox) >= flushAt {
+		h.wake()
+	}
+}
+
+// wake has push run before the next tick.
+func (h *Hub) wake() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// wants reports whether cl gets a message about agent.
+func (cl *client) wants(agent string) bool {
+	return agent == "" || len(cl.agents) == 0 || slices.Contains(cl.agents, agent)
+}
+
+// run writes the outboxes and the realtime snapshots due: soon after a
+// change, though no more often than about every minPeriod per client, and
+// every idlePeriod regardless. It does every tick, and at once when woken.
+func (h *Hub) run() {
+	defer close(h.done)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		case <-h.kick:
+		}
+		h.push(time.Now())
+	}
+}
+
+// push delivers what waits.
+func (h *Hub) push(now time.Time) {
+	targets := map[string]*target{}
+	h.deliveries = h.deliveries[:0]
+	h.mu.Lock()
+	for ws, r := range h.rooms {
+		out := r.outbox
+		r.outbox = nil
+		for cl := range r.clients {
+			if t := cl.pingAt.Load(); t != 0 && now.UnixNano()-t >= int64(writeLimit) {
+				h.drop(cl, websocket.StatusNormalClosure, "") // it stopped answering
+				continue
+			}
+			since := now.Sub(cl.lastPush) + slack
+			due := since >= minPeriod && (cl.seen != r.version || since >= idlePeriod)
+			ping := now.Sub(cl.lastPing) >= pingEvery
+			if !due && !ping && len(out) == 0 && len(cl.backlog) == 0 {
+				continue
+			}
+			if !cl.busy.CompareAndSwap(false, true) {
+				// Its last batch is still being written: what is for it
+				// waits, and the push and the ping too (they stay due).
+				for _, m := range out {
+					if cl.wants(m.agent) {
+						cl.backlog = append(cl.backlog, m.frame)
+					}
+				}
+				if len(cl.backlog) > maxBacklog {
+					h.drop(cl, websocket.StatusTryAgainLater, "too slow; reconnect")
+				}
+				continue
+			}
+			d := delivery{cl: cl, backlog: cl.backlog, out: out, ping: ping}
+			cl.backlog = nil
+			if ping {
+				cl.lastPing = now
+			}
+			if due {
+				// Marked now, not once the snapshot is sent: a change
+				// landing while the snapshot is computed is pushed next.
+				cl.seen, cl.lastPush = r.version, now
+				key := ws + "\x00" + cl.filter
+				tg := targets[key]
+				if tg == nil {
+					tg = &target{ws: ws, agents: cl.agents}
+					targets[key] = tg
+				}
+				d.snap = tg
+			}
+			h.deliveries = append(h.deliveries, d)
 		}
 	}
+	h.mu.Unlock()
+
+	// Snapshots are computed outside the hub's lock, once per workspace and
+	// filter, and shared by every client that wants the same one.
+	for _, tg := range targets {
+		tg.frame = h.snapshot(tg.ws, tg.agents)
+	}
+
+	// A writer per core: a write never waits for a client (see conn), so
+	// more would only contend.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(h.deliveries)) {
+		wg.Go(func() {
+			buf := h.bufs.Get().(*[]byte)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(h.deliveries) {
+					break
+				}
+				h.deliver(&h.deliveries[i], buf, now)
+			}
+			h.putBuf(buf)
+		})
+	}
+	wg.Wait()
+	clear(h.deliveries) // let go of clients and messages
+}
+
+// snapshot is the realtime section of ws, framed.
+func (h *Hub) snapshot(ws string, agents []string) []byte {
+	msg, _ := json.Marshal(message{Type: "execution_update", Data: h.rt.Snapshot(ws, agents)})
+	return frame(msg)
+}
+
+func (h *Hub) putBuf(buf *[]byte) {
+	if cap(*buf) <= maxPooledBuffer {
+		h.bufs.Put(buf)
+	}
+}
+
+// frames appends d's frames to b, in order.
+func (d *delivery) frames(b []byte) []byte {
+	for _, f := range d.backlog {
+		b = append(b, f...)
+	}
+	for _, m := range d.out {
+		if d.cl.wants(m.agent) {
+			b = append(b, m.frame...)
+		}
+	}
+	if d.snap != nil {
+		b = append(b, d.snap.frame...)
+	}
+	if d.ping {
+		b = append(b, pingFrame...)
+	}
+	return b
+}
+
+// deliver writes d to its client in one write and clears busy once it is
+// written; buf is the writer's batch buffer, now the push's time. When the
+// socket does not take the whole batch at once, a goroutine of the
+// client's own writes the rest, and the client stays busy until it is
+// done.
+func (h *Hub) deliver(d *delivery, buf *[]byte, now time.Time) {
+	cl := d.cl
+	*buf = d.frames((*buf)[:0])
+	if len(*buf) == 0 { // the outbox held nothing for its agents
+		cl.busy.Store(false)
+		return
+	}
+	if d.ping {
+		// Before the write: the answer may come before it returns.
+		cl.pingAt.Store(now.UnixNano())
+	}
+	rest, busy, err := cl.conn.write(*buf)
+	switch {
+	case busy:
+		h.putBack(d) // another write is going on: next time
+	case rest != nil:
+		go func() {
+			err := cl.conn.writeRest(rest, writeLimit)
+			cl.busy.Store(false)
+			if err != nil {
+				h.fail(cl)
+			}
+		}()
+	default:
+		cl.busy.Store(false)
+		if err != nil {
+			h.fail(cl)
+		}
+	}
+}
+
+// putBack returns d's messages to its client's backlog, ahead of any that
+// came since; the ping is due again.
+func (h *Hub) putBack(d *delivery) {
+	cl := d.cl
+	ping := d.ping
+	if ping {
+		cl.pingAt.Store(0) // not written
+	}
+	var frames [][]byte
+	frames = append(frames, d.backlog...)
+	for _, m := range d.out {
+		if cl.wants(m.agent) {
+			frames = append(frames, m.frame)
+		}
+	}
+	if d.snap != nil {
+		frames = append(frames, d.snap.frame)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cl.backlog = append(frames, cl.backlog...)
+	if ping {
+		cl.lastPing = time.Time{}
+	}
+	cl.busy.Store(false)
+	if len(cl.backlog) > maxBacklog {
+		h.drop(cl, websocket.StatusTryAgainLater, "too slow; reconnect")
+	}
+}
+
+// Serve upgrades the request, registers the client and sends it the first
+// snapshot; the client then follows workspace ws (optionally only the
+// given agents) until it leaves or the hub closes. Serve returns then:
+// the hub writes to the client, and the library's reader, which answers
+// pings and the close handshake, notices when it leaves. The caller has
+// checked the key.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string) {
+	cl := &client{room: ws, agents: agents, filter: strings.Join(agents, ",")}
+	hj := &hijacker{ResponseWriter: w}
+	conn, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
+		Subprotocols: []string{Protocol},
+		// Compressing is per client: a snapshot shared by thousands would
+		// be compressed thousands of times.
+		CompressionMode: websocket.CompressionDisabled,
+		OnPongReceived:  func(context.Context, []byte) { cl.pingAt.Store(0) },
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	now := time.Now()
+	cl.ws, cl.conn, cl.lastPush, cl.lastPing = conn, hj.conn, now, now
+	cl.busy.Store(true) // until the first snapshot is written: messages wait
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	rm := h.rooms[ws]
+	if rm == nil {
+		rm = &room{clients: map[*client]struct{}{}}
+		h.rooms[ws] = rm
+	}
+	rm.clients[cl] = struct{}{}
+	cl.seen = rm.version // the snapshot below is taken after this
+	h.mu.Unlock()
+
+	go h.read(cl)
+
+	// The first snapshot goes out at once, so a new dashboard is current.
+	buf := h.bufs.Get().(*[]byte)
+	h.deliver(&delivery{cl: cl, backlog: [][]byte{h.snapshot(ws, agents)}}, buf, now)
+	h.putBuf(buf)
+}
+
+// read is the client's one goroutine while it is connected. Reading
+// answers pings, takes pongs and the close handshake; when it ends (the
+// client left, or was closed), so does the client. It is the library's
+// CloseRead, without the context and callbacks that would stay with every
+// client.
+func (h *Hub) read(cl *client) {
+	_, _, err := cl.ws.Reader(context.Background()) // no deadline: no timer
+	if err == nil {
+		cl.conn.closing.Store(true)
+		cl.ws.Close(websocket.StatusPolicyViolation, "unexpected data message")
+	}
+	cl.ws.CloseNow()
+	h.leave(cl)
+}
+
+// leave closes cl after it left, or stopped answering.
+func (h *Hub) leave(cl *client) {
+	h.mu.Lock()
+	h.drop(cl, websocket.StatusNormalClosure, "")
+	h.mu.Unlock()
+}
+
+// fail closes cl after a write failed: what reached it may end in part of
+// a frame, so nothing more is written, not even a close frame.
+func (h *Hub) fail(cl *client) {
+	h.mu.Lock()
+	h.drop(cl, 0, "")
+	h.mu.Unlock()
+}
+
+// drop removes cl and closes its connection with code, or at once when
+// code is 0. h.mu is held.
+func (h *Hub) drop(cl *client, code websocket.StatusCode, reason string) {
+	if cl.gone {
+		return
+	}
+	cl.gone = true
+	cl.backlog = nil
+	if r := h.rooms[cl.room]; r != nil {
+		delete(r.clients, cl)
+		if len(r.clients) == 0 {
+			delete(h.rooms, cl.room)
+		}
+	}
+	cl.conn.closing.Store(true)
+	if code == 0 {
+		go cl.ws.CloseNow()
+	} else {
+		go cl.ws.Close(code, reason)
+	}
+}
+
+// Clients counts the connected clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.rooms {
+		n += len(r.clients)
+	}
+	return n
+}
+
+// Close tells every client the server is going away (1001) and stops.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	h.mu.Unlock()
+	close(h.stop)
+	<-h.done // no push runs past this
+
+	h.mu.Lock()
+	var cls []*client
+	for _, r := range h.rooms {
+		for cl := range r.clients {
+			cl.gone = true
+			cl.conn.closing.Store(true)
+			cls = append(cls, cl)
+		}
+	}
+	h.rooms = map[string]*room{}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, cl := range cls {
+		wg.Go(func() { cl.ws.Close(websocket.StatusGoingAway, "server shutting down") })
+	}
+	wg.Wait()
 }
