@@ -56,17 +56,23 @@ func newLockSet(global, seed int64) lockSet {
 	return lockSet{global: global, seed: seed}
 }
 
-// queue adds to b the statements that lock the keys not yet held, in
-// order, and returns how many it added (each to be read with Exec).
-// commit must be called once they have run.
-func (l *lockSet) queue(b *pgx.Batch, keys []string) (n int, commit func()) {
-	if l.mode == lockExclusive {
+// queue adds to b the statements that lock the n keys key(0), ...,
+// key(n-1) not yet held, in order, and returns how many it added (each to
+// be read with Exec). commit must be called once they have run. Over
+// lockThreshold keys (duplicates counted) take the global lock
+// exclusively, without making the keys.
+func (l *lockSet) queue(b *pgx.Batch, n int, key func(int) string) (added int, commit func()) {
+	if l.mode == lockExclusive || n == 0 {
 		return 0, func() {}
 	}
+	if l.mode == lockNone && n > lockThreshold {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, l.global)
+		return 1, func() { l.mode, l.held = lockExclusive, nil }
+	}
 	var need []string
-	seen := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		if !l.held[k] && !seen[k] {
+	seen := make(map[string]bool, n)
+	for i := range n {
+		if k := key(i); !l.held[k] && !seen[k] {
 			seen[k] = true
 			need = append(need, k)
 		}
@@ -74,19 +80,15 @@ func (l *lockSet) queue(b *pgx.Batch, keys []string) (n int, commit func()) {
 	if len(need) == 0 {
 		return 0, func() {}
 	}
-	if l.mode == lockNone && len(need) > lockThreshold {
-		b.Queue(`SELECT pg_advisory_xact_lock($1)`, l.global)
-		return 1, func() { l.mode, l.held = lockExclusive, nil }
-	}
 	if l.mode == lockNone {
 		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, l.global)
-		n++
+		added++
 	}
 	b.Queue(`SELECT pg_advisory_xact_lock(h) FROM (
 		SELECT DISTINCT hashtextextended(k, $2) AS h FROM unnest($1::text[]) AS k
 	) AS keys ORDER BY h`, need, l.seed)
-	n++
-	return n, func() {
+	added++
+	return added, func() {
 		l.mode = lockShared
 		if l.held == nil {
 			l.held = make(map[string]bool, len(need))

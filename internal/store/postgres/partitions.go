@@ -123,18 +123,22 @@ func (t *tx) ensurePart(receivedAt time.Time) error {
 			return nil
 		}
 	}
-	simple := pgx.QueryExecModeSimpleProtocol // DDL: nothing worth a prepared statement
-	if _, err := t.tx.Exec(t.ctx, `SAVEPOINT shadower_partition`, simple); err != nil {
+	// DDL: nothing worth a prepared statement (simple), and sent after
+	// BEGIN and the queued writes.
+	if err := t.flush(); err != nil {
 		return err
 	}
-	if _, err := t.tx.Exec(t.ctx, createPartSQL(d), simple); err != nil {
+	if _, err := t.conn.Exec(t.ctx, `SAVEPOINT shadower_partition`, simple); err != nil {
+		return err
+	}
+	if _, err := t.conn.Exec(t.ctx, createPartSQL(d), simple); err != nil {
 		if !partitionCreated(err) {
 			return fmt.Errorf("create partition %s: %w", partName(d), err)
 		}
-		if _, err := t.tx.Exec(t.ctx, `ROLLBACK TO SAVEPOINT shadower_partition`, simple); err != nil {
+		if _, err := t.conn.Exec(t.ctx, `ROLLBACK TO SAVEPOINT shadower_partition`, simple); err != nil {
 			return err
 		}
-	} else if _, err := t.tx.Exec(t.ctx, `RELEASE SAVEPOINT shadower_partition`, simple); err != nil {
+	} else if _, err := t.conn.Exec(t.ctx, `RELEASE SAVEPOINT shadower_partition`, simple); err != nil {
 		return err
 	}
 	t.newParts = append(t.newParts, d)

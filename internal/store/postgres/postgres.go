@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,6 +45,11 @@ type DB struct {
 	mu        sync.Mutex
 	parts     map[int64]bool // day partitions of execution_logs known to exist (by Unix day start)
 	partRetry time.Time      // no creation ahead of writes before then (one just failed)
+
+	// claimFallbacks counts the large batches still to claim their ids
+	// with INSERT ... ON CONFLICT after a copy of ids found one taken
+	// (see copyFrom).
+	claimFallbacks atomic.Int32
 }
 
 // Open connects to the database dsn names (a URL or key=value string, as
@@ -56,6 +62,18 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "shadower"
+	}
+	// Plan every statement for its arguments. Statements are prepared once
+	// per connection (pgx caches them), and PostgreSQL would otherwise
+	// switch a statement to a generic plan after five runs and keep it for
+	// the connection's life, made when the tables were small: a lookup
+	// such as execution_id = ANY($2) then stays a sequential scan, testing
+	// each row against each id, while the table grows to millions of rows
+	// (nothing replans it where autovacuum does not analyze the tables).
+	// A plan costs a fraction of a millisecond; a stale one grows without
+	// bound.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

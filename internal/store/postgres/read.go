@@ -169,8 +169,11 @@ func (db *DB) ExecutionsByID(ctx context.Context, ws string, ids []string) (map[
 	if len(ids) == 0 {
 		return out, nil
 	}
-	xs, err := db.queryExecutions(ctx, `SELECT `+execColumns+` FROM executions
-		WHERE workspace_id = $1 AND execution_id = ANY($2)`, ws, ids)
+	wss := make([]string, len(ids))
+	for i := range wss {
+		wss[i] = ws
+	}
+	xs, err := db.queryExecutions(ctx, loadExecutions, wss, ids) // see loadExecutions
 	for _, x := range xs {
 		out[x.ExecutionID] = x
 	}
@@ -242,10 +245,8 @@ func (db *DB) ReplaceRollups(ctx context.Context, ws string, from, to time.Time,
 		t := it.(*tx)
 		for _, tier := range rollup.Tiers {
 			table, _ := tierTable(tier)
-			if _, err := t.tx.Exec(ctx, `DELETE FROM `+table+` WHERE workspace_id = $1 AND bucket >= $2 AND bucket < $3`,
-				ws, from.Unix(), to.Unix()); err != nil {
-				return err
-			}
+			t.queue("replace rollups", table, `DELETE FROM `+table+` WHERE workspace_id = $1 AND bucket >= $2 AND bucket < $3`,
+				ws, from.Unix(), to.Unix())
 		}
 		return t.SaveRollups(rows)
 	})

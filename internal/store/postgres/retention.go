@@ -144,13 +144,9 @@ func (db *DB) deleteExecutions(ctx context.Context, ws string, ids []string, cut
 	var total int64
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		// The writers' locks: an execution changing now is not half deleted.
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = execLockKey(ws, id)
-		}
 		locks := newLockSet(execGlobalLock, 0)
 		b := &pgx.Batch{}
-		n, _ := locks.queue(b, keys)
+		n, _ := locks.queue(b, len(ids), func(i int) string { return execLockKey(ws, ids[i]) })
 		br := tx.SendBatch(ctx, b)
 		for range n {
 			if _, err := br.Exec(); err != nil {
