@@ -55,7 +55,7 @@ type spanEntry struct {
 // rowSize estimates what a row takes in memory, sketches aside.
 const rowSize = 320
 
-// NewSpanCache returns an empty cache; now tells which days have ended.
+// NewSpanCache returns an empty cache; now tells which buckets have ended.
 func NewSpanCache(now func() time.Time) *SpanCache {
 	if now == nil {
 		now = time.Now
