@@ -30,8 +30,43 @@ type State struct {
 }
 
 type workspace struct {
-	open   map[string]*openExec          // queued or running, by execution id
+	open   openSet                       // queued or running
 	recent map[string]*[ringSeconds]slot // per agent, by second
+}
+
+// openSet holds the open executions by value in one slice, so the scans
+// every snapshot makes walk contiguous memory, with their positions by id.
+type openSet struct {
+	items []openExec
+	at    map[string]int
+}
+
+func (o *openSet) put(x openExec) {
+	if i, ok := o.at[x.id]; ok {
+		o.items[i] = x
+		return
+	}
+	if o.at == nil {
+		o.at = map[string]int{}
+	}
+	o.at[x.id] = len(o.items)
+	o.items = append(o.items, x)
+}
+
+// remove drops id, moving the last item into its place.
+func (o *openSet) remove(id string) {
+	i, ok := o.at[id]
+	if !ok {
+		return
+	}
+	last := len(o.items) - 1
+	if i != last {
+		o.items[i] = o.items[last]
+		o.at[o.items[i].id] = i
+	}
+	o.items[last] = openExec{}
+	o.items = o.items[:last]
+	delete(o.at, id)
 }
 
 type openExec struct {
@@ -59,7 +94,7 @@ func New(maxRunTime time.Duration, now func() time.Time) *State {
 func (s *State) ws(id string) *workspace {
 	w := s.wss[id]
 	if w == nil {
-		w = &workspace{open: map[string]*openExec{}, recent: map[string]*[ringSeconds]slot{}}
+		w = &workspace{recent: map[string]*[ringSeconds]slot{}}
 		s.wss[id] = w
 	}
 	return w
@@ -106,9 +141,10 @@ func (s *State) Forget(before time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range s.wss {
-		for id, o := range w.open {
-			if o.since.Before(before) {
-				delete(w.open, id)
+		// Backwards, since remove moves the last item into the gap.
+		for i := len(w.open.items) - 1; i >= 0; i-- {
+			if o := &w.open.items[i]; o.since.Before(before) {
+				w.open.remove(o.id)
 			}
 		}
 	}
@@ -116,7 +152,7 @@ func (s *State) Forget(before time.Time) {
 
 func (w *workspace) track(x *execution.Execution) {
 	if x.Status.Finished() {
-		delete(w.open, x.ExecutionID)
+		w.open.remove(x.ExecutionID)
 		return
 	}
 	since := x.SeenAt
@@ -125,8 +161,8 @@ func (w *workspace) track(x *execution.Execution) {
 			since = t
 		}
 	}
-	w.open[x.ExecutionID] = &openExec{id: x.ExecutionID, agent: x.AgentID, worker: x.WorkerID,
-		status: x.Status, since: since, startedAt: x.StartedAt, progress: x.Progress}
+	w.open.put(openExec{id: x.ExecutionID, agent: x.AgentID, worker: x.WorkerID,
+		status: x.Status, since: since, startedAt: x.StartedAt, progress: x.Progress})
 }
 
 func (w *workspace) finish(x *execution.Execution) {
@@ -198,7 +234,8 @@ func (s *State) Snapshot(ws string, agents []string) Snapshot {
 	staleBefore := now.Add(-s.maxRunTime)
 	var oldestQueued time.Time
 	var running []*openExec
-	for _, o := range w.open {
+	for i := range w.open.items {
+		o := &w.open.items[i]
 		if !want(o.agent) {
 			continue
 		}
@@ -295,7 +332,8 @@ func (s *State) Queue(ws string, agents []string) Queue {
 		return q
 	}
 	staleBefore := now.Add(-s.maxRunTime)
-	for _, o := range w.open {
+	for i := range w.open.items {
+		o := &w.open.items[i]
 		if o.status == execution.StatusRunning || o.since.Before(staleBefore) || !want(o.agent) {
 			continue
 		}
@@ -332,7 +370,8 @@ func (s *State) RunningByWorker(ws string) map[string]int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if w := s.wss[ws]; w != nil {
-		for _, o := range w.open {
+		for i := range w.open.items {
+			o := &w.open.items[i]
 			if o.status == execution.StatusRunning && o.worker != "" && !o.since.Before(staleBefore) {
 				out[o.worker]++
 			}

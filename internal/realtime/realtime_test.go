@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -87,5 +88,32 @@ func TestLoadMatchesObserve(t *testing.T) {
 	got := observed.Snapshot("ws", nil)
 	if got.Running != 1 || got.StartedLastMinute != 2 || got.FailedLastMinute != 1 {
 		t.Fatalf("after Load: %+v", got)
+	}
+}
+
+// TestOpenSetMatchesAMap: after any mix of puts, replacements and removes,
+// the set holds what a map would, each at the position it records.
+func TestOpenSetMatchesAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var set openSet
+	want := map[string]string{}
+	for range 20000 {
+		id := fmt.Sprintf("x%d", rng.IntN(300))
+		if rng.IntN(3) == 0 {
+			set.remove(id)
+			delete(want, id)
+			continue
+		}
+		agent := fmt.Sprintf("a%d", rng.IntN(1000))
+		set.put(openExec{id: id, agent: agent})
+		want[id] = agent
+	}
+	if len(set.items) != len(want) || len(set.at) != len(want) {
+		t.Fatalf("%d items, %d positions, want %d", len(set.items), len(set.at), len(want))
+	}
+	for i, o := range set.items {
+		if want[o.id] != o.agent || set.at[o.id] != i {
+			t.Fatalf("item %d: %+v (position %d), want agent %q", i, o, set.at[o.id], want[o.id])
+		}
 	}
 }
