@@ -132,15 +132,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	srv, err := startServer(ctx, o.Bin, "--data", dir)
+	srv, key, err := startServer(ctx, o.Bin, "--data", dir)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.Stop()
-	key, err := readKey(ctx, srv.Base)
-	if err != nil {
-		return nil, err
-	}
 
 	loaded := 0
 	for _, size := range o.Sizes {
@@ -207,25 +203,29 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return r, nil
 }
 
-// startServer serves on a free port of the loopback interface.
-func startServer(ctx context.Context, bin string, args ...string) (*Process, error) {
+// startServer serves on a free port of the loopback interface and creates
+// a read key of the queried workspace, as a dashboard uses. The caller
+// stops the server.
+func startServer(ctx context.Context, bin string, args ...string) (*Process, string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	addr := l.Addr().String()
 	l.Close()
 	// No per-workspace rate limit: the load is the point.
-	return StartServer(ctx, bin, addr, operator, append(args, "--workspace-rate", "0", "--log-level", "warn")...)
-}
-
-// readKey creates a read key of the queried workspace, as a dashboard uses.
-func readKey(ctx context.Context, base string) (string, error) {
+	srv, err := StartServer(ctx, bin, addr, operator, append(args, "--workspace-rate", "0", "--log-level", "warn")...)
+	if err != nil {
+		return nil, "", err
+	}
 	var k struct {
 		Key string `json:"key"`
 	}
-	err := post(ctx, base, "/api/v1/workspaces/"+queried+"/keys", operator, []byte(`{"scope":"read"}`), &k)
-	return k.Key, err
+	if err := post(ctx, srv.Base, "/api/v1/workspaces/"+queried+"/keys", operator, []byte(`{"scope":"read"}`), &k); err != nil {
+		srv.Stop()
+		return nil, "", err
+	}
+	return srv, k.Key, nil
 }
 
 // requestNames are the requests measured at each stage: every section
@@ -294,15 +294,11 @@ func postgresStore(ctx context.Context, o Options, w Workload, logf func(string,
 		return nil, err
 	}
 	defer dropDatabase(context.Background(), o.PG, name)
-	srv, err := startServer(ctx, o.Bin, "--db", withDatabase(o.PG, name))
+	srv, key, err := startServer(ctx, o.Bin, "--db", withDatabase(o.PG, name))
 	if err != nil {
 		return nil, err
 	}
 	defer srv.Stop()
-	key, err := readKey(ctx, srv.Base)
-	if err != nil {
-		return nil, err
-	}
 	w.Sizes = []int{o.PGExecutions} // one sweep of the span
 	logf("PostgreSQL: loading %d executions (%d events) over HTTP", o.PGExecutions, 3*o.PGExecutions)
 	in, err := loadEvents(ctx, srv, operator, w, 0, 3*o.PGExecutions, o.Batch, o.Clients)

@@ -370,19 +370,25 @@ func (h *Hub) putBuf(buf *[]byte) {
 	}
 }
 
-// frames appends d's frames to b, in order.
-func (d *delivery) frames(b []byte) []byte {
-	for _, f := range d.backlog {
-		b = append(b, f...)
+// messages calls f with each of d's message frames, in order: the
+// backlog, the outbox's frames for the client's agents, the snapshot.
+func (d *delivery) messages(f func([]byte)) {
+	for _, fr := range d.backlog {
+		f(fr)
 	}
 	for _, m := range d.out {
 		if d.cl.wants(m.agent) {
-			b = append(b, m.frame...)
+			f(m.frame)
 		}
 	}
 	if d.snap != nil {
-		b = append(b, d.snap.frame...)
+		f(d.snap.frame)
 	}
+}
+
+// frames appends d's frames to b, in order, the ping last.
+func (d *delivery) frames(b []byte) []byte {
+	d.messages(func(fr []byte) { b = append(b, fr...) })
 	if d.ping {
 		b = append(b, pingFrame...)
 	}
@@ -434,15 +440,7 @@ func (h *Hub) putBack(d *delivery) {
 		cl.pingAt.Store(0) // not written
 	}
 	var frames [][]byte
-	frames = append(frames, d.backlog...)
-	for _, m := range d.out {
-		if cl.wants(m.agent) {
-			frames = append(frames, m.frame)
-		}
-	}
-	if d.snap != nil {
-		frames = append(frames, d.snap.frame)
-	}
+	d.messages(func(fr []byte) { frames = append(frames, fr) })
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cl.backlog = append(frames, cl.backlog...)

@@ -103,27 +103,28 @@ func (d *Delta) Update(u execution.Update) {
 // at one of its events. It is false when u changes no row.
 func ChangedFrom(u execution.Update) (time.Time, bool) {
 	x, c := &u.Execution, u.Change
-	var times []time.Time
-	switch {
-	case u.Event == nil:
-		times = []time.Time{x.SeenAt, x.QueuedAt, x.StartedAt, x.FinishedAt}
-	case c.Conflict:
-		return time.Time{}, false
-	default:
-		if c.Started || c.HasQueueWait {
-			times = append(times, x.StartedAt)
-		}
-		if c.Finished || c.HasDuration {
-			times = append(times, x.FinishedAt)
-		}
-		if u.Event.Credits != nil || u.Event.Tokens != nil {
-			times = append(times, u.Event.Timestamp)
-		}
-	}
 	var first time.Time
-	for _, t := range times {
+	at := func(t time.Time) {
 		if !t.IsZero() && (first.IsZero() || t.Before(first)) {
 			first = t
+		}
+	}
+	switch {
+	case u.Event == nil:
+		at(x.SeenAt)
+		at(x.QueuedAt)
+		at(x.StartedAt)
+		at(x.FinishedAt)
+	case c.Conflict:
+	default:
+		if c.Started || c.HasQueueWait {
+			at(x.StartedAt)
+		}
+		if c.Finished || c.HasDuration {
+			at(x.FinishedAt)
+		}
+		if u.Event.Credits != nil || u.Event.Tokens != nil {
+			at(u.Event.Timestamp)
 		}
 	}
 	return first, !first.IsZero()

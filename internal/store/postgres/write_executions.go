@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -220,14 +219,4 @@ func (t *tx) TouchWorkspaces(ids []string, now time.Time) error {
 	return nil
 }
 
-func sortedUnique(s []string) []string {
-	s = append([]string(nil), s...)
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
+func sortedUnique(s []string) []string { return slices.Compact(slices.Sorted(slices.Values(s))) }
