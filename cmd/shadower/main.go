@@ -12,6 +12,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -50,7 +53,13 @@ func main() {
 	switch cmd {
 	case "serve", "demo":
 		var cfg app.Config
-		cfg, err = parseConfig(cmd, args)
+		var profile string
+		cfg, err = parseConfigWith(cmd, args, func(fs *flag.FlagSet) {
+			fs.StringVar(&profile, "pprof", "", "address to serve Go's profiles on (/debug/pprof/), off when empty; keep it private")
+		})
+		if err == nil && profile != "" {
+			err = serveProfiles(ctx, profile)
+		}
 		if err == nil && cmd == "serve" {
 			err = app.Run(ctx, cfg)
 		} else if err == nil {
@@ -121,8 +130,22 @@ func migrate(ctx context.Context, args []string) error {
 	return app.Migrate(ctx, from, cfg, os.Stdout)
 }
 
-func parseConfig(cmd string, args []string) (app.Config, error) {
-	return parseConfigWith(cmd, args, nil)
+// serveProfiles serves net/http/pprof's handlers on their own listener, so
+// the API's address never exposes them.
+func serveProfiles(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return nil
 }
 
 // parseConfigWith parses the common flags and those extra adds.
