@@ -1,13 +1,11 @@
 package postgres
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -119,58 +117,25 @@ func loadRollupsSQL(table string) string {
 		WHERE workspace_id = k.ws AND agent_id = k.agent AND bucket BETWEEN k.lo AND k.hi OFFSET 0) AS r`
 }
 
-// rangeGap is the most buckets between two keys of an agent read by one
-// range: reading a few rows not asked for costs less than another descent
-// of the index, and bounds the rows a range reads to rangeGap per key.
-const rangeGap = 8
-
 // bucketRanges are ranges of buckets [lo, hi] of agents, column by column.
 type bucketRanges struct {
 	ws, agents []string
 	lo, hi     []int64
 }
 
-// rollupRanges covers the keys with bucket ranges, per tier: one per run of
-// an agent's buckets with gaps of at most rangeGap buckets.
+// rollupRanges covers the keys with bucket ranges (rollup.Ranges), per tier.
 func rollupRanges(keys []rollup.Key) map[rollup.Tier]*bucketRanges {
-	sorted := slices.Clone(keys)
-	slices.SortFunc(sorted, compareRollupKeys)
 	out := map[rollup.Tier]*bucketRanges{}
-	for i, k := range sorted {
-		r := out[k.Tier]
+	for _, g := range rollup.Ranges(keys) {
+		r := out[g.Tier]
 		if r == nil {
 			r = &bucketRanges{}
-			out[k.Tier] = r
+			out[g.Tier] = r
 		}
-		n := len(r.ws)
-		if i > 0 {
-			p := sorted[i-1]
-			if p.Tier == k.Tier && p.WorkspaceID == k.WorkspaceID && p.AgentID == k.AgentID &&
-				k.Bucket-r.hi[n-1] <= rangeGap*k.Tier.Seconds() {
-				r.hi[n-1] = k.Bucket
-				continue
-			}
-		}
-		r.ws, r.agents = append(r.ws, k.WorkspaceID), append(r.agents, k.AgentID)
-		r.lo, r.hi = append(r.lo, k.Bucket), append(r.hi, k.Bucket)
+		r.ws, r.agents = append(r.ws, g.WorkspaceID), append(r.agents, g.AgentID)
+		r.lo, r.hi = append(r.lo, g.Lo), append(r.hi, g.Hi)
 	}
 	return out
-}
-
-// compareRollupKeys orders keys by tier, workspace, agent and bucket: the
-// order of every writer's writes (row locks never cross), and of the
-// tables' primary keys within a tier.
-func compareRollupKeys(a, b rollup.Key) int {
-	if a.Tier != b.Tier {
-		return cmp.Compare(a.Tier, b.Tier)
-	}
-	if c := strings.Compare(a.WorkspaceID, b.WorkspaceID); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.AgentID, b.AgentID); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Bucket, b.Bucket)
 }
 
 // saveRollupsSQL upserts rows into a tier's table from arrays
@@ -265,7 +230,7 @@ func (t *tx) SaveRollups(rows map[rollup.Key]*rollup.Row) error {
 	for k := range rows {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, compareRollupKeys)
+	slices.SortFunc(keys, rollup.CompareKeys)
 	news := map[rollup.Tier]int{}
 	for _, k := range keys {
 		if t.newRolls[k] {

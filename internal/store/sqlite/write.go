@@ -208,25 +208,34 @@ func (t *writeTx) touchAgents(rows map[rollup.Key]*rollup.Row) error {
 	return nil
 }
 
+// LoadRollups reads the rows by bucket ranges (rollup.Ranges), a range scan
+// of the primary key each, instead of one lookup per key: most of a commit's
+// keys are new rows, and each lookup is a call into SQLite.
 func (t *writeTx) LoadRollups(keys []rollup.Key) (map[rollup.Key]*rollup.Row, error) {
 	st, err := t.prepare(`SELECT ` + rollupColumns + ` FROM rollups
-		WHERE workspace_id = ? AND tier = ? AND bucket = ? AND agent_id = ?`)
+		WHERE workspace_id = ? AND tier = ? AND agent_id = ? AND bucket BETWEEN ? AND ?`)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[rollup.Key]*rollup.Row, len(keys))
+	want := make(map[rollup.Key]bool, len(keys))
 	for _, k := range keys {
-		rows, err := st.Query(k.WorkspaceID, int(k.Tier), k.Bucket, k.AgentID)
+		want[k] = true
+	}
+	out := make(map[rollup.Key]*rollup.Row, len(keys))
+	for _, g := range rollup.Ranges(keys) {
+		rows, err := st.Query(g.WorkspaceID, int(g.Tier), g.AgentID, g.Lo, g.Hi)
 		if err != nil {
 			return nil, err
 		}
-		if rows.Next() {
+		for rows.Next() {
 			r, err := scanRollup(rows, true)
 			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[k] = r
+			if want[r.Key] { // a range holds rows not asked for too
+				out[r.Key] = r
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
