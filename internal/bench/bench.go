@@ -29,6 +29,10 @@ type Options struct {
 	Clients int    // concurrent ingest clients
 	Repeat  int    // requests per endpoint and window
 	Running int    // executions running for the realtime measurement
+	// Live executions are posted as live traffic after the stages
+	// (Workload.LiveBatch), finishing over the last LiveSpan.
+	Live     int
+	LiveSpan time.Duration
 	// WSClients WebSockets follow the workspace for WSRounds seconds of
 	// one change a second.
 	WSClients, WSRounds int
@@ -43,24 +47,26 @@ type Options struct {
 // Quick is a run of under two minutes here.
 func Quick() Options {
 	return Options{Sizes: []int{30_000, 90_000}, Batch: 1000, Clients: 4, Repeat: 30, Running: 10_000,
-		WSClients: 2000, WSRounds: 10, PGExecutions: 30_000, NaiveRepeat: 3}
+		Live: 30_000, LiveSpan: 10 * time.Minute, WSClients: 2000, WSRounds: 10, PGExecutions: 30_000, NaiveRepeat: 3}
 }
 
 // Full is the run the documented figures come from.
 func Full() Options {
 	return Options{Sizes: []int{1_000_000, 3_000_000, 10_000_000}, Batch: 1000, Clients: 4, Repeat: 100,
-		Running: 10_000, WSClients: 10_000, WSRounds: 60, PGExecutions: 1_000_000, NaiveRepeat: 3}
+		Running: 10_000, Live: 1_000_000, LiveSpan: 10 * time.Minute, WSClients: 10_000, WSRounds: 60, PGExecutions: 1_000_000, NaiveRepeat: 3}
 }
 
 // Result is everything measured.
 type Result struct {
-	Started    time.Time     `json:"started"`
-	Seconds    float64       `json:"seconds"`
-	Machine    Machine       `json:"machine"`
-	Workload   Workload      `json:"workload"`
-	Stages     []Stage       `json:"stages"`
-	Accuracy   []Accuracy    `json:"accuracy"`
-	Realtime   *Latency      `json:"realtime_10k_running"`
+	Started  time.Time  `json:"started"`
+	Seconds  float64    `json:"seconds"`
+	Machine  Machine    `json:"machine"`
+	Workload Workload   `json:"workload"`
+	Stages   []Stage    `json:"stages"`
+	Accuracy []Accuracy `json:"accuracy"`
+	Realtime *Latency   `json:"realtime_10k_running"`
+	// Live is the ingest of live traffic on top of the last stage's store.
+	Live       *LiveResult   `json:"live_ingest,omitempty"`
 	Fanout     *FanoutResult `json:"fanout"`
 	Postgres   *PGResult     `json:"postgres,omitempty"`
 	Naive      []NaiveRow    `json:"naive,omitempty"`
@@ -76,6 +82,13 @@ type Stage struct {
 	Queries    map[string]Latency `json:"queries"` // by "section window", e.g. "all 30d"
 	RSSMax     int64              `json:"server_rss_max_bytes"`
 	StoreBytes int64              `json:"store_bytes"`
+}
+
+// LiveResult is the ingest of live traffic.
+type LiveResult struct {
+	IngestResult
+	Executions int    `json:"executions"`
+	Span       string `json:"finishing_over"`
 }
 
 // PGResult is the PostgreSQL store's figures.
@@ -165,6 +178,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if r.Realtime, err = realtimeRunning(ctx, srv.Base, key, w, o.Running, o.Repeat); err != nil {
 		return nil, err
 	}
+	if o.Live > 0 {
+		logf("live traffic: %d executions (%d events) finishing over the last %s", o.Live, 3*o.Live, o.LiveSpan)
+		lw := w
+		lw.Span, lw.End, lw.Sizes = o.LiveSpan, time.Now().UTC().Add(-time.Second), []int{loaded, loaded + o.Live}
+		in, err := loadLive(ctx, srv, operator, lw, loaded, loaded+o.Live, o.Batch/3, o.Clients)
+		if err != nil {
+			return nil, err
+		}
+		logf("  %.0f events/s; server RSS up to %d MiB", in.EventsPerSec, in.ServerRSSMax>>20)
+		r.Live = &LiveResult{IngestResult: in, Executions: o.Live, Span: o.LiveSpan.String()}
+	}
 	if o.WSClients > 0 {
 		logf("WebSocket fan-out: %d clients, %d rounds", o.WSClients, o.WSRounds)
 		n := 0
@@ -189,6 +213,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r.MaxRSS = srv.MaxRSS()
 	for _, st := range r.Stages {
 		r.MaxRSS = max(r.MaxRSS, st.RSSMax, st.Ingest.ServerRSSMax)
+	}
+	if r.Live != nil {
+		r.MaxRSS = max(r.MaxRSS, r.Live.ServerRSSMax)
 	}
 
 	if o.PG != "" {

@@ -85,10 +85,29 @@ type IngestResult struct {
 // loadEvents posts events [from, to) of w in batches of batch events from
 // clients concurrent posters, and checks every event was accepted.
 func loadEvents(ctx context.Context, srv *Process, key string, w Workload, from, to, batch, clients int) (IngestResult, error) {
+	n := (to - from + batch - 1) / batch
+	return postBatches(ctx, srv, key, n, clients, func(i int) ([]byte, int) {
+		lo := from + i*batch
+		hi := min(lo+batch, to)
+		return w.Events(lo, hi), hi - lo
+	})
+}
+
+// loadLive posts the live stream of w's executions [from, to) in waves of
+// wave executions (Workload.LiveBatch) from clients concurrent posters.
+func loadLive(ctx context.Context, srv *Process, key string, w Workload, from, to, wave, clients int) (IngestResult, error) {
+	waves := (to - from + wave - 1) / wave
+	return postBatches(ctx, srv, key, waves+2, clients, func(j int) ([]byte, int) {
+		return w.LiveBatch(from, to, wave, j)
+	})
+}
+
+// postBatches posts batches [0, n) built by body (which also says how many
+// events it holds) from clients concurrent posters, and checks every event
+// was accepted.
+func postBatches(ctx context.Context, srv *Process, key string, n, clients int, body func(i int) ([]byte, int)) (IngestResult, error) {
 	srv.ResetMaxRSS()
-	var next atomic.Int64
-	next.Store(int64(from))
-	var accepted atomic.Int64
+	var next, sent, accepted atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	t0 := time.Now()
@@ -97,18 +116,19 @@ func loadEvents(ctx context.Context, srv *Process, key string, w Workload, from,
 		go func() {
 			defer wg.Done()
 			for {
-				lo := int(next.Add(int64(batch))) - batch
-				if lo >= to {
+				i := int(next.Add(1)) - 1
+				if i >= n {
 					return
 				}
-				hi := min(lo+batch, to)
+				b, events := body(i)
 				var res struct {
 					Accepted, Duplicates int
 				}
-				if err := post(ctx, srv.Base, "/api/v1/events", key, w.Events(lo, hi), &res); err != nil {
+				if err := post(ctx, srv.Base, "/api/v1/events", key, b, &res); err != nil {
 					errs <- err
 					return
 				}
+				sent.Add(int64(events))
 				accepted.Add(int64(res.Accepted))
 			}
 		}()
@@ -119,11 +139,12 @@ func loadEvents(ctx context.Context, srv *Process, key string, w Workload, from,
 	if err := <-errs; err != nil {
 		return IngestResult{}, err
 	}
-	if n := accepted.Load(); n != int64(to-from) {
-		return IngestResult{}, fmt.Errorf("%d of %d events accepted", n, to-from)
+	if a, s := accepted.Load(), sent.Load(); a != s {
+		return IngestResult{}, fmt.Errorf("%d of %d events accepted", a, s)
 	}
-	return IngestResult{Events: int64(to - from), Seconds: round2(took.Seconds()),
-		EventsPerSec: float64(int64(float64(to-from) / took.Seconds())), ServerRSSMax: srv.MaxRSS()}, nil
+	events := sent.Load()
+	return IngestResult{Events: events, Seconds: round2(took.Seconds()),
+		EventsPerSec: float64(int64(float64(events) / took.Seconds())), ServerRSSMax: srv.MaxRSS()}, nil
 }
 
 // Latency is the spread of one request's answer times.

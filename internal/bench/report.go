@@ -23,6 +23,12 @@ func (r *Result) Markdown(out io.Writer) {
 			st.Ingest.ServerRSSMax>>20, st.StoreBytes>>20)
 	}
 	p("")
+	if l := r.Live; l != nil {
+		p("Live traffic on top of the %s-execution store (each execution's events in three consecutive batches, "+
+			"finishing over the last %s): %s events/s (%s events in %.0f s), server RSS up to %d MiB.",
+			count(r.Executions), l.Span, count(int(l.EventsPerSec)), count(int(l.Events)), l.Seconds, l.ServerRSSMax>>20)
+		p("")
+	}
 	p("### Embedded store: p50 / p99 ms of each request as the store grows")
 	p("")
 	head := "| request |"

@@ -145,3 +145,38 @@ func (w Workload) Events(from, to int) []byte {
 	}
 	return append(b, ']')
 }
+
+// LiveBatch is batch j of the live stream of executions [from, to), in
+// waves of wave executions: the queued events of wave j, the started events
+// of wave j-1 and the terminal events of wave j-2. Each execution's events
+// arrive in three consecutive batches, as a platform reports them while its
+// executions run, so its execution is written three times, not once. The
+// stream has waves+2 batches; LiveBatch also returns how many events the
+// batch holds.
+func (w Workload) LiveBatch(from, to, wave, j int) ([]byte, int) {
+	b := make([]byte, 0, 3*wave*230)
+	b = append(b, '[')
+	n := 0
+	for k := range 3 {
+		lo := from + (j-k)*wave
+		if lo < from || lo >= to {
+			continue
+		}
+		for i := lo; i < min(lo+wave, to); i++ {
+			x := w.At(i)
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			switch k {
+			case 0:
+				b = x.appendEvent(b, "q", "queued", x.Queued)
+			case 1:
+				b = x.appendEvent(b, "s", "started", x.Started)
+			default:
+				b = x.appendEvent(b, "f", x.Status, x.Finished)
+			}
+		}
+	}
+	return append(b, ']'), n
+}

@@ -46,3 +46,41 @@ func TestEventsDecode(t *testing.T) {
 		t.Fatalf("status %q", x.Status)
 	}
 }
+
+// TestLiveBatches checks the live stream holds every event of its
+// executions exactly once, each execution's in three consecutive batches in
+// the order queued, started, terminal.
+func TestLiveBatches(t *testing.T) {
+	end := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	w := Workload{Seed: 1, Workspaces: 3, Agents: 10, Span: 10 * time.Minute, End: end, Sizes: []int{100, 1100}}
+	const from, to, wave = 100, 1100, 300 // the last wave is short
+	batchOf := map[string]int{}
+	total := 0
+	for j := range (to-from+wave-1)/wave + 2 {
+		body, n := w.LiveBatch(from, to, wave, j)
+		evs, err := ingest.Decode(strings.NewReader(string(body)), false, false, end)
+		if err != nil {
+			t.Fatalf("batch %d: %v", j, err)
+		}
+		if len(evs) != n || n == 0 {
+			t.Fatalf("batch %d: %d events decoded, %d said", j, len(evs), n)
+		}
+		total += n
+		for _, e := range evs {
+			if _, ok := batchOf[e.EventID]; ok {
+				t.Fatalf("event %s twice", e.EventID)
+			}
+			batchOf[e.EventID] = j
+		}
+	}
+	if total != 3*(to-from) {
+		t.Fatalf("%d events, want %d", total, 3*(to-from))
+	}
+	for i := from; i < to; i++ {
+		id := w.At(i).ID
+		q, s, f := batchOf[id+"-q"], batchOf[id+"-s"], batchOf[id+"-f"]
+		if s != q+1 || f != q+2 {
+			t.Fatalf("execution %d in batches %d, %d, %d", i, q, s, f)
+		}
+	}
+}
