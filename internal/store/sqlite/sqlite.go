@@ -73,6 +73,9 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
+	// A reader idle for a while is closed, and its page cache freed: the
+	// memory of a burst of queries does not stay after it.
+	r.SetConnMaxIdleTime(time.Minute)
 	return &DB{w: w, r: r, path: path}, nil
 }
 

@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shadower/shadower/internal/execution"
+	"github.com/shadower/shadower/internal/rollup"
+)
+
+// memStore is a store in memory whose first commit waits for a gate, so a
+// test can queue batches behind it and see them committed as one group.
+type memStore struct {
+	gate    chan struct{}
+	mu      sync.Mutex
+	commits int
+	ids     map[string]bool
+	calls   [][]string // event ids of each InsertEvents call
+}
+
+func (m *memStore) Write(_ context.Context, fn func(Tx) error) error {
+	m.mu.Lock()
+	m.commits++
+	first := m.commits == 1
+	m.mu.Unlock()
+	if first {
+		<-m.gate
+	}
+	return fn(memTx{m})
+}
+
+func (m *memStore) commitCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.commits
+}
+
+type memTx struct{ m *memStore }
+
+func (t memTx) InsertEvents(evs []*execution.Event, _ time.Time) ([]bool, error) {
+	t.m.mu.Lock()
+	defer t.m.mu.Unlock()
+	out := make([]bool, len(evs))
+	var call []string
+	for i, ev := range evs {
+		call = append(call, ev.EventID)
+		if !t.m.ids[ev.EventID] {
+			t.m.ids[ev.EventID] = true
+			out[i] = true
+		}
+	}
+	t.m.calls = append(t.m.calls, call)
+	return out, nil
+}
+
+func (memTx) LoadExecutions(string, []string) (map[string]*execution.Execution, error) {
+	return nil, nil
+}
+func (memTx) SaveExecutions([]*execution.Execution, time.Time) error { return nil }
+func (memTx) LoadRollups([]rollup.Key) (map[rollup.Key]*rollup.Row, error) {
+	return nil, nil
+}
+func (memTx) SaveRollups(map[rollup.Key]*rollup.Row) error { return nil }
+func (memTx) TouchWorkspaces([]string, time.Time) error    { return nil }
+
+// TestGroupSharesOneInsertAndCountsPerBatch queues two batches behind a
+// commit, so the writer commits them together: their events are inserted in
+// one call, in arrival order, and each batch is answered with its own
+// counts, a repeat across the two counted as a duplicate of the later one.
+func TestGroupSharesOneInsertAndCountsPerBatch(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	ev := func(id string) *execution.Event {
+		return &execution.Event{EventID: id, Type: execution.Queued, ExecutionID: "x-" + id,
+			WorkspaceID: "ws", AgentID: "a", Timestamp: now}
+	}
+	m := &memStore{gate: make(chan struct{}), ids: map[string]bool{}}
+	s := New(m, Options{Now: func() time.Time { return now }})
+	defer s.Close()
+
+	results := make([]Result, 3)
+	var wg sync.WaitGroup
+	ingest := func(i int, evs ...*execution.Event) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Ingest(context.Background(), evs)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		}()
+	}
+	waitQueued := func(n int) {
+		for deadline := time.Now().Add(5 * time.Second); len(s.reqs) != n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d batches queued, want %d", len(s.reqs), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	ingest(0, ev("e0"))
+	// The first commit has begun and waits at the gate.
+	for m.commitCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ingest(1, ev("e1"), ev("e2"))
+	waitQueued(1)
+	ingest(2, ev("e2"), ev("e3"), ev("e1"), ev("e3"))
+	waitQueued(2)
+	close(m.gate)
+	wg.Wait()
+
+	want := []Result{{Accepted: 1}, {Accepted: 2}, {Accepted: 1, Duplicates: 3}}
+	for i := range want {
+		if results[i] != want[i] {
+			t.Errorf("batch %d: %+v, want %+v", i, results[i], want[i])
+		}
+	}
+	wantCalls := [][]string{{"e0"}, {"e1", "e2", "e2", "e3", "e1", "e3"}}
+	if !slices.EqualFunc(m.calls, wantCalls, slices.Equal) {
+		t.Fatalf("InsertEvents calls %v, want %v", m.calls, wantCalls)
+	}
+}
