@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -124,10 +123,7 @@ func (t *tx) claimAndLog(evs []*execution.Event, idx []int, recv time.Time, out 
 	bodies := make([][]byte, n)
 	for j, i := range idx {
 		ev := evs[i]
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
+		body := ev.AppendJSON(nil)
 		ws[j], ids[j], xids[j], types[j], ts[j], bodies[j] = ev.WorkspaceID, ev.EventID, ev.ExecutionID, string(ev.Type), ev.Timestamp, body
 	}
 	b := &pgx.Batch{}
@@ -253,12 +249,10 @@ func logRows(evs []*execution.Event, idx []int, recv time.Time) (*copyRows, erro
 	idx = slices.Clone(idx)
 	slices.Sort(idx)
 	rows := newCopyRows(len(logColumns), len(idx)*320)
+	var body []byte
 	for _, i := range idx {
 		ev := evs[i]
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return nil, err
-		}
+		body = ev.AppendJSON(body[:0])
 		rows.row()
 		rows.text(ev.WorkspaceID)
 		rows.text(ev.EventID)

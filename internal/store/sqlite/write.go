@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -98,11 +97,7 @@ func (t *writeTx) InsertEvents(evs []*execution.Event, receivedAt time.Time) ([]
 		}
 		args = args[:0]
 		for _, ev := range chunk {
-			body, err := json.Marshal(ev)
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, ev.WorkspaceID, ev.EventID, ev.ExecutionID, ev.Timestamp.UnixNano(), recv, body)
+			args = append(args, ev.WorkspaceID, ev.EventID, ev.ExecutionID, ev.Timestamp.UnixNano(), recv, ev.AppendJSON(nil))
 		}
 		rows, err := st.Query(args...)
 		if err != nil {
