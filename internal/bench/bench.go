@@ -96,6 +96,7 @@ type PGResult struct {
 	Executions int                `json:"executions"`
 	Ingest     IngestResult       `json:"ingest"`
 	Queries    map[string]Latency `json:"queries"`
+	Live       *LiveResult        `json:"live_ingest,omitempty"`
 }
 
 // NaiveRow sets a question's naive answer time beside the service's.
@@ -179,15 +180,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.Live > 0 {
-		logf("live traffic: %d executions (%d events) finishing over the last %s", o.Live, 3*o.Live, o.LiveSpan)
-		lw := w
-		lw.Span, lw.End, lw.Sizes = o.LiveSpan, time.Now().UTC().Add(-time.Second), []int{loaded, loaded + o.Live}
-		in, err := loadLive(ctx, srv, operator, lw, loaded, loaded+o.Live, o.Batch/3, o.Clients)
-		if err != nil {
+		if r.Live, err = liveTraffic(ctx, srv, o, w, loaded, logf); err != nil {
 			return nil, err
 		}
-		logf("  %.0f events/s; server RSS up to %d MiB", in.EventsPerSec, in.ServerRSSMax>>20)
-		r.Live = &LiveResult{IngestResult: in, Executions: o.Live, Span: o.LiveSpan.String()}
 	}
 	if o.WSClients > 0 {
 		logf("WebSocket fan-out: %d clients, %d rounds", o.WSClients, o.WSRounds)
@@ -334,8 +329,28 @@ func postgresStore(ctx context.Context, o Options, w Workload, logf func(string,
 	}
 	logf("  %.0f events/s", in.EventsPerSec)
 	res := &PGResult{Executions: o.PGExecutions, Ingest: in}
-	res.Queries, err = queries(ctx, srv.Base, key, o.Repeat, logf)
-	return res, err
+	if res.Queries, err = queries(ctx, srv.Base, key, o.Repeat, logf); err != nil {
+		return nil, err
+	}
+	if o.Live > 0 {
+		if res.Live, err = liveTraffic(ctx, srv, o, w, o.PGExecutions, logf); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// liveTraffic posts o.Live executions after the first loaded of w as live
+// traffic (Workload.LiveBatch), finishing over the last o.LiveSpan.
+func liveTraffic(ctx context.Context, srv *Process, o Options, w Workload, loaded int, logf func(string, ...any)) (*LiveResult, error) {
+	logf("live traffic: %d executions (%d events) finishing over the last %s", o.Live, 3*o.Live, o.LiveSpan)
+	w.Span, w.End, w.Sizes = o.LiveSpan, time.Now().UTC().Add(-time.Second), []int{loaded, loaded + o.Live}
+	in, err := loadLive(ctx, srv, operator, w, loaded, loaded+o.Live, o.Batch/3, o.Clients)
+	if err != nil {
+		return nil, err
+	}
+	logf("  %.0f events/s; server RSS up to %d MiB", in.EventsPerSec, in.ServerRSSMax>>20)
+	return &LiveResult{IngestResult: in, Executions: o.Live, Span: o.LiveSpan.String()}, nil
 }
 
 // naive loads the same executions into a plain table and times the naive

@@ -23,10 +23,8 @@ func (r *Result) Markdown(out io.Writer) {
 			st.Ingest.ServerRSSMax>>20, st.StoreBytes>>20)
 	}
 	p("")
-	if l := r.Live; l != nil {
-		p("Live traffic on top of the %s-execution store (each execution's events in three consecutive batches, "+
-			"finishing over the last %s): %s events/s (%s events in %.0f s), server RSS up to %d MiB.",
-			count(r.Executions), l.Span, count(int(l.EventsPerSec)), count(int(l.Events)), l.Seconds, l.ServerRSSMax>>20)
+	if r.Live != nil {
+		p("%s", r.Live.sentence(r.Executions))
 		p("")
 	}
 	p("### Embedded store: p50 / p99 ms of each request as the store grows")
@@ -100,6 +98,10 @@ func (r *Result) Markdown(out io.Writer) {
 		p("Ingest over HTTP: %s events/s (%s events in %.0f s), server RSS up to %d MiB.", count(int(pg.Ingest.EventsPerSec)),
 			count(int(pg.Ingest.Events)), pg.Ingest.Seconds, pg.Ingest.ServerRSSMax>>20)
 		p("")
+		if pg.Live != nil {
+			p("%s", pg.Live.sentence(pg.Executions))
+			p("")
+		}
 		p("| request | p50 ms | p99 ms |")
 		p("|---|---|---|")
 		for _, name := range requestNames() {
@@ -122,4 +124,10 @@ func count(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+func (l *LiveResult) sentence(stored int) string {
+	return fmt.Sprintf("Live traffic on top of the %s-execution store (%s executions, each one's events in three consecutive batches, "+
+		"finishing over the last %s): %s events/s (%s events in %.0f s), server RSS up to %d MiB.",
+		count(stored), count(l.Executions), l.Span, count(int(l.EventsPerSec)), count(int(l.Events)), l.Seconds, l.ServerRSSMax>>20)
 }
