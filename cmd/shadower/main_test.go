@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,11 +37,13 @@ type proc struct {
 	logs *bytes.Buffer
 }
 
-// serve starts the binary on a free port and waits until it serves.
-func serve(t *testing.T, bin, data string) *proc {
+// serve starts the binary on a free port, with env added to its
+// environment, and waits until it serves.
+func serve(t *testing.T, bin, data string, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SHADOWER_DATA="+data, "SHADOWER_ADMIN_KEY="+adminKey)
+	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -148,6 +151,39 @@ func TestProcessLifecycle(t *testing.T) {
 	}
 	if got := finished(t, p.addr); got != acked {
 		t.Fatalf("after resending: %d, want %d", got, acked)
+	}
+}
+
+// TestProfilesOnTheirOwnAddress: --pprof serves Go's profiles on its own
+// listener, and the API's address does not.
+func TestProfilesOnTheirOwnAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiles := ln.Addr().String()
+	ln.Close()
+	p := serve(t, build(t), t.TempDir(), "SHADOWER_PPROF="+profiles)
+	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
+	get := func(url string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("http://" + profiles + "/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("profiles: %d %.200s", code, body)
+	}
+	if code, body := get("http://" + p.addr + "/debug/pprof/goroutine?debug=1"); strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("the API's address serves profiles: %d", code)
 	}
 }
 
