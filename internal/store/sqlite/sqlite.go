@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -37,7 +38,17 @@ type DB struct {
 	w    *sql.DB // the one writer
 	r    *sql.DB // readers
 	path string
+
+	// The writer's time in transactions, for trimWhenQuiet.
+	busy     atomic.Int64 // nanoseconds in finished transactions
+	inTx     atomic.Bool
+	trims    atomic.Int64 // page caches freed, for tests
+	stopTrim chan struct{}
+	trimDone chan struct{}
 }
+
+// quietPeriod is how often the writer's page cache may be freed.
+const quietPeriod = time.Minute
 
 // FileName is the database file inside the data directory.
 const FileName = "shadower.db"
@@ -76,7 +87,37 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// A reader idle for a while is closed, and its page cache freed: the
 	// memory of a burst of queries does not stay after it.
 	r.SetConnMaxIdleTime(time.Minute)
-	return &DB{w: w, r: r, path: path}, nil
+	db := &DB{w: w, r: r, path: path, stopTrim: make(chan struct{}), trimDone: make(chan struct{})}
+	go func() {
+		defer close(db.trimDone)
+		db.trimWhenQuiet(quietPeriod, db.stopTrim)
+	}()
+	return db, nil
+}
+
+// trimWhenQuiet frees the writer's page cache after each period in which
+// the writer was in transactions less than a hundredth of the time: a
+// writer that quiet (light live traffic, or none) reads back the few pages
+// it needs, and its 64 MiB need not stay with the process. Under load the
+// cache stays.
+func (db *DB) trimWhenQuiet(period time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	last := db.busy.Load()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		busy := db.busy.Load()
+		if busy-last < int64(period/100) && !db.inTx.Load() {
+			if _, err := db.w.Exec("PRAGMA shrink_memory"); err == nil {
+				db.trims.Add(1)
+			}
+		}
+		last = busy
+	}
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -92,6 +133,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes the store.
 func (db *DB) Close() error {
+	close(db.stopTrim)
+	<-db.trimDone
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 

@@ -16,6 +16,12 @@ var _ ingest.Store = (*DB)(nil)
 
 // Write runs fn in one immediate transaction on the writer connection.
 func (db *DB) Write(ctx context.Context, fn func(ingest.Tx) error) error {
+	start := time.Now()
+	db.inTx.Store(true)
+	defer func() {
+		db.busy.Add(int64(time.Since(start)))
+		db.inTx.Store(false)
+	}()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
