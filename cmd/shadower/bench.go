@@ -20,6 +20,7 @@ func runBench(ctx context.Context, args []string) error {
 	pgExecutions := fs.Int("pg-executions", 0, "executions loaded into the PostgreSQL store (default 1000000; quick 30000)")
 	repeat := fs.Int("repeat", 0, "requests per endpoint and window (default 100; quick 30)")
 	wsClients := fs.Int("ws-clients", -1, "WebSocket clients of the fan-out measurement (default 10000; quick 2000; 0 skips it)")
+	live := fs.Int("live", -1, "executions posted as live traffic after the stages, on each store (default 1000000; quick 30000; 0 skips it)")
 	clients := fs.Int("clients", 0, "concurrent ingest clients, each posting 1,000-event batches (default 4)")
 	dir := fs.String("data", "", "directory for the embedded store (default a temporary one, removed after)")
 	jsonOut := fs.String("json", "", "also write the figures as JSON to this file")
@@ -46,6 +47,9 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if *repeat > 0 {
 		o.Repeat = *repeat
+	}
+	if *live >= 0 {
+		o.Live = *live
 	}
 	if *clients > 0 {
 		o.Clients = *clients
