@@ -47,8 +47,10 @@ type DB struct {
 	trimDone chan struct{}
 }
 
-// quietPeriod is how often the writer's page cache may be freed.
-const quietPeriod = time.Minute
+// quietPeriod is how often the writer's page cache may be freed: soon
+// after a burst of ingest ends, and at most six times a minute, each time
+// costing the few pages the next commits read back.
+const quietPeriod = 10 * time.Second
 
 // FileName is the database file inside the data directory.
 const FileName = "shadower.db"
