@@ -75,9 +75,11 @@ func (w Workload) At(i int) Execution {
 	}
 	frac := (float64(i-lo) + rng.Float64()) / float64(hi-lo)
 	fin := w.End.Add(-w.Span + time.Duration(frac*float64(w.Span)))
+	// Whole milliseconds, as the events carry them: the exact values the
+	// accuracy check compares with are those of the events sent.
 	x.Finished = fin.Truncate(time.Millisecond)
-	x.Started = x.Finished.Add(-time.Duration(d * float64(time.Millisecond)))
-	x.Queued = x.Started.Add(-time.Duration(wait * float64(time.Millisecond)))
+	x.Started = x.Finished.Add(-time.Duration(d * float64(time.Millisecond))).Truncate(time.Millisecond)
+	x.Queued = x.Started.Add(-time.Duration(wait * float64(time.Millisecond))).Truncate(time.Millisecond)
 	switch u := rng.Float64(); {
 	case u < 0.85:
 		x.Status = "completed"

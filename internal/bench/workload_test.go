@@ -39,6 +39,13 @@ func TestEventsDecode(t *testing.T) {
 	if raw[0]["type"] != "queued" || raw[2]["type"] != x.Status || raw[1]["execution_id"] != x.ID {
 		t.Fatalf("execution 5 = %v, want %+v", raw, x)
 	}
+	// The times are those the events carry, to the millisecond.
+	for _, ev := range raw {
+		ts, _ := time.Parse(time.RFC3339Nano, ev["timestamp"].(string))
+		if want := map[any]time.Time{"queued": x.Queued, "started": x.Started, x.Status: x.Finished}[ev["type"]]; !ts.Equal(want) {
+			t.Fatalf("execution 5's %s event at %v, At says %v", ev["type"], ts, want)
+		}
+	}
 	if x.Duration() <= 0 || x.Started.Before(x.Queued) || x.Finished.After(end) || x.Finished.Before(end.Add(-w.Span)) {
 		t.Fatalf("execution 5 times %+v", x)
 	}
