@@ -124,6 +124,18 @@ func (x *Execution) appendEvent(b []byte, suffix, typ string, at time.Time) []by
 	return append(b, '}')
 }
 
+// appendNth appends the execution's k-th event: queued, started, terminal.
+func (x *Execution) appendNth(b []byte, k int) []byte {
+	switch k {
+	case 0:
+		return x.appendEvent(b, "q", "queued", x.Queued)
+	case 1:
+		return x.appendEvent(b, "s", "started", x.Started)
+	default:
+		return x.appendEvent(b, "f", x.Status, x.Finished)
+	}
+}
+
 // Events is the JSON body of events [from, to) of the stream in which
 // execution i's three events are 3i, 3i+1 and 3i+2.
 func (w Workload) Events(from, to int) []byte {
@@ -135,14 +147,7 @@ func (w Workload) Events(from, to int) []byte {
 			if len(b) > 1 {
 				b = append(b, ',')
 			}
-			switch k {
-			case 0:
-				b = x.appendEvent(b, "q", "queued", x.Queued)
-			case 1:
-				b = x.appendEvent(b, "s", "started", x.Started)
-			default:
-				b = x.appendEvent(b, "f", x.Status, x.Finished)
-			}
+			b = x.appendNth(b, k)
 		}
 	}
 	return append(b, ']')
@@ -170,14 +175,7 @@ func (w Workload) LiveBatch(from, to, wave, j int) ([]byte, int) {
 				b = append(b, ',')
 			}
 			n++
-			switch k {
-			case 0:
-				b = x.appendEvent(b, "q", "queued", x.Queued)
-			case 1:
-				b = x.appendEvent(b, "s", "started", x.Started)
-			default:
-				b = x.appendEvent(b, "f", x.Status, x.Finished)
-			}
+			b = x.appendNth(b, k)
 		}
 	}
 	return append(b, ']'), n
