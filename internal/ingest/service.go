@@ -257,9 +257,9 @@ func (s *Service) apply(tx Tx, group []*request, now time.Time) ([]execution.Upd
 	for _, r := range group {
 		r.result = Result{}
 		for _, ev := range r.events {
-			new := inserted[0]
+			isNew := inserted[0]
 			inserted = inserted[1:]
-			if !new {
+			if !isNew {
 				r.result.Duplicates++
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,7 @@ type DB struct {
 	trims    atomic.Int64 // page caches freed, for tests
 	stopTrim chan struct{}
 	trimDone chan struct{}
+	closing  sync.Once
 }
 
 // quietPeriod is how often the writer's page cache may be freed: soon
@@ -135,8 +137,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes the store.
 func (db *DB) Close() error {
-	close(db.stopTrim)
-	<-db.trimDone
+	db.closing.Do(func() {
+		close(db.stopTrim)
+		<-db.trimDone
+	})
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
