@@ -99,4 +99,15 @@ func (l *lockSet) queue(b *pgx.Batch, n int, key func(int) string) (added int, c
 	}
 }
 
+// awaitLocks reads the results of the n lock statements queue added,
+// returning once every lock is held.
+func awaitLocks(br pgx.BatchResults, n int) error {
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func execLockKey(ws, id string) string { return ws + "/" + id }

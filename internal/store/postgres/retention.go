@@ -148,11 +148,9 @@ func (db *DB) deleteExecutions(ctx context.Context, ws string, ids []string, cut
 		b := &pgx.Batch{}
 		n, _ := locks.queue(b, len(ids), func(i int) string { return execLockKey(ws, ids[i]) })
 		br := tx.SendBatch(ctx, b)
-		for range n {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return err
-			}
+		if err := awaitLocks(br, n); err != nil {
+			br.Close()
+			return err
 		}
 		if err := br.Close(); err != nil {
 			return err

@@ -71,10 +71,8 @@ func (t *tx) LoadExecutions(ws string, ids []string) (map[string]*execution.Exec
 		return nil, err
 	}
 	defer br.Close()
-	for range nLocks {
-		if _, err := br.Exec(); err != nil {
-			return nil, fmt.Errorf("lock executions: %w", err)
-		}
+	if err := awaitLocks(br, nLocks); err != nil {
+		return nil, fmt.Errorf("lock executions: %w", err)
 	}
 	locked()
 	rows, err := br.Query()

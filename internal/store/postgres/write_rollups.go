@@ -67,10 +67,8 @@ func (t *tx) LoadRollups(keys []rollup.Key) (map[rollup.Key]*rollup.Row, error) 
 		return nil, err
 	}
 	defer br.Close()
-	for range nLocks {
-		if _, err := br.Exec(); err != nil {
-			return nil, fmt.Errorf("lock rollups: %w", err)
-		}
+	if err := awaitLocks(br, nLocks); err != nil {
+		return nil, fmt.Errorf("lock rollups: %w", err)
 	}
 	locked()
 	for _, tier := range tiers {
