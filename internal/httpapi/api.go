@@ -49,7 +49,9 @@ type Realtime interface {
 
 // Live streams a workspace over a WebSocket.
 type Live interface {
-	Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string)
+	// Serve fails, before answering, a request that is not a WebSocket
+	// handshake it takes.
+	Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string) error
 }
 
 // API holds what the handlers need.
@@ -153,8 +155,7 @@ func (a *API) websocket(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	a.Live.Serve(w, r, ws, agents)
-	return nil
+	return a.Live.Serve(w, r, ws, agents)
 }
 
 // agentParams reads the repeatable agent_id parameter.

@@ -1,46 +1,40 @@
 package live
 
 import (
-	"bufio"
-	"encoding/binary"
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
-// Per-client buffers between the WebSocket library and the socket. The
-// library only reads control frames from a dashboard (pongs, a close) and
-// only writes control frames (see conn), at most 127 bytes each, so small
-// ones do: net/http's 4 KiB reader and writer would otherwise stay with
-// every client for as long as it is connected.
-const (
-	readBuffer  = 256
-	writeBuffer = 256 // must hold a whole control frame: see conn
-)
-
-// conn is a client's connection under the WebSocket library, which reads
-// from it (answering pings, the close handshake) and writes its control
-// frames to it. The hub writes its messages itself, framed once for every
-// client (see frame), a batch of them in one system call. Every write holds
-// mu, so the library's frames and the hub's batches never interleave: the
-// library flushes each control frame whole, as one Write, since its buffer
-// (writeBuffer) holds the largest.
+// conn is a client's connection. The hub owns it whole: it writes its
+// messages, framed once for every client (see frame), a batch of them in
+// one system call, and reads what the client sends (pongs, pings, the
+// close handshake) in its sweep, without waiting (see poll). Nothing runs
+// for a client between the two: no goroutine, no buffer, no timer.
 type conn struct {
 	net.Conn
-	raw syscall.RawConn // for a write that must not wait; nil when there is none
+	raw syscall.RawConn // for reads and writes that must not wait; nil when there is none
 
-	// mu is held by every write, throughout: the library's, which may wait
-	// for the socket, and the rest of a batch the socket did not take at
-	// once (see deliver).
+	// mu is held by every write, throughout, so frames never interleave:
+	// the hub's batches, the rest of one the socket did not take at once
+	// (see write), the answers to the client's frames and the close frame.
 	mu sync.Mutex
-	// closing is set when the hub closes the connection, and when the
-	// library writes a close frame (answering the client's): nothing may
+	// closing is set once a close frame is written or due: nothing may
 	// follow a close frame.
 	closing atomic.Bool
+
+	// in holds the start of a frame the client has not finished sending;
+	// only the sweep touches it, and it is nil nearly always.
+	in []byte
 }
 
 func newConn(nc net.Conn) *conn {
@@ -51,16 +45,6 @@ func newConn(nc net.Conn) *conn {
 		}
 	}
 	return c
-}
-
-// Write is the library's: it writes one control frame.
-func (c *conn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(p) > 0 && p[0]&0x0F == 0x8 { // the close opcode
-		c.closing.Store(true)
-	}
-	return c.Conn.Write(p)
 }
 
 // errClosing refuses a batch after the close frame.
@@ -123,45 +107,177 @@ func (c *conn) writeRest(rest []byte, limit time.Duration) error {
 	return nil
 }
 
-// frame encodes msg as a WebSocket text message of one frame, as a server
-// sends it (unmasked), so it is framed once however many clients get it.
-func frame(msg []byte) []byte {
-	n := len(msg)
-	f := make([]byte, 0, 10+n)
-	f = append(f, 0x81) // FIN, text
+// reply writes a control frame answering the client, after any batch
+// being written: at once when the socket takes it, else on a goroutine of
+// its own, which is rare (the client pinged while its socket was full).
+func (c *conn) reply(f []byte) {
+	rest, busy, _ := c.write(f)
 	switch {
-	case n <= 125:
-		f = append(f, byte(n))
-	case n <= 0xFFFF:
-		f = append(f, 126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
-	default:
-		f = append(f, 127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	case busy:
+		go func() {
+			c.mu.Lock()
+			if c.closing.Load() {
+				c.mu.Unlock()
+				return
+			}
+			c.writeRest(f, writeLimit)
+		}()
+	case rest != nil:
+		go c.writeRest(rest, writeLimit)
 	}
-	return append(f, msg...)
 }
 
-// pingFrame is a ping with no payload; the library's reader takes the pong.
-var pingFrame = []byte{0x89, 0x00}
-
-// hijacker lets Serve give the library the connection with small buffers
-// (see readBuffer).
-type hijacker struct {
-	http.ResponseWriter
-	conn *conn
-}
-
-func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+// sendClose writes a close frame of code and reason, after the batch
+// being written, and closes the connection's writing end. ok says the
+// handshake is under way: the connection stays open until the client
+// closes its end too, or until; otherwise it is closed.
+func (c *conn) sendClose(code statusCode, reason string) (until time.Time, ok bool) {
+	until = time.Now().Add(writeLimit)
+	c.mu.Lock() // a batch being written must end whole
+	c.Conn.SetWriteDeadline(until)
+	_, err := c.Conn.Write(closeFrame(code, reason))
+	c.mu.Unlock()
+	if cw, can := c.Conn.(interface{ CloseWrite() error }); can && err == nil {
+		err = cw.CloseWrite()
+	}
 	if err != nil {
-		return nil, nil, err
+		c.Conn.Close()
+		return until, false
 	}
-	w.conn = newConn(nc)
-	br := brw.Reader
-	if br.Buffered() == 0 {
-		br = bufio.NewReaderSize(w.conn, readBuffer)
-	} // else the client sent frames before the handshake's answer: keep them
-	// net/http's writer holds nothing: the answer has gone out.
-	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, writeBuffer)), nil
+	return until, true
 }
+
+func closeFrame(code statusCode, reason string) []byte {
+	return compile(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason)))
+}
+
+// The close codes the hub sends (RFC 6455, 7.4).
+type statusCode = ws.StatusCode
+
+const (
+	statusNormal        = ws.StatusNormalClosure
+	statusGoingAway     = ws.StatusGoingAway
+	statusTryAgainLater = statusCode(1013) // a client that fell behind
+)
+
+// upgrade answers the handshake and takes the connection over from
+// net/http, whose buffers it lets go. It fails when the handshake does,
+// once the upgrader has answered.
+func upgrade(w http.ResponseWriter, r *http.Request) (*conn, error) {
+	nc, rw, _, err := upgrader.Upgrade(r, w)
+	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
+		return nil, err
+	}
+	c := newConn(nc)
+	if n := rw.Reader.Buffered(); n > 0 { // frames sent before the answer came
+		b, _ := rw.Reader.Peek(n)
+		c.in = slices.Clone(b)
+	}
+	return c, nil
+}
+
+// upgrader offers no compression: a snapshot shared by thousands of
+// clients would be compressed thousands of times.
+var upgrader = ws.HTTPUpgrader{
+	Protocol: func(p string) bool { return p == Protocol },
+	Timeout:  writeLimit,
+}
+
+// polled is what poll found.
+type polled int
+
+const (
+	stays  polled = iota // nothing, or only pings and pongs
+	ponged               // the client answered a ping
+	closed               // the client sent a close frame: answer it with code
+	gone                 // the connection ended, or cannot be read
+)
+
+// poll reads what the client has sent, without waiting for more, and
+// takes its frames: a ping is answered, a pong reported, a close frame
+// gives the code to answer with (the client's, or 1002 or 1008 when it
+// broke the protocol or sent a message, which a dashboard never does).
+// scratch is the sweep's buffer.
+func (c *conn) poll(scratch []byte) (polled, statusCode, string) {
+	if c.raw == nil {
+		return stays, 0, ""
+	}
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), scratch)
+		return true // one attempt: never wait for the client
+	})
+	if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+		return stays, 0, ""
+	}
+	if err != nil || rerr != nil || n <= 0 {
+		return gone, 0, ""
+	}
+	b := scratch[:n]
+	if c.in != nil {
+		b = append(c.in, b...)
+		c.in = nil
+	}
+	result := stays
+	for len(b) > 0 {
+		r := bytes.NewReader(b)
+		h, err := ws.ReadHeader(r)
+		if err == nil {
+			err = ws.CheckHeader(h, ws.StateServerSide)
+		}
+		head := len(b) - r.Len()
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			c.in = append([]byte(nil), b...) // the rest of the header is to come
+			return result, 0, ""
+		case err != nil:
+			return closed, ws.StatusProtocolError, err.Error()
+		case !h.OpCode.IsControl():
+			return closed, ws.StatusPolicyViolation, "unexpected data message"
+		case int64(len(b)-head) < h.Length:
+			c.in = append([]byte(nil), b...) // the rest of the payload is to come
+			return result, 0, ""
+		}
+		payload := b[head : head+int(h.Length)]
+		b = b[head+int(h.Length):]
+		ws.Cipher(payload, h.Mask, 0)
+		switch h.OpCode {
+		case ws.OpPing:
+			c.reply(compile(ws.NewPongFrame(payload)))
+		case ws.OpPong:
+			result = ponged
+		case ws.OpClose:
+			switch len(payload) {
+			case 0:
+				return closed, statusNormal, ""
+			case 1:
+				return closed, ws.StatusProtocolError, "invalid close frame"
+			}
+			code, reason := ws.ParseCloseFrameData(payload)
+			if err := ws.CheckCloseFrameData(code, reason); err != nil {
+				return closed, ws.StatusProtocolError, "invalid close frame"
+			}
+			return closed, code, "" // the client's code, echoed
+		}
+	}
+	return result, 0, ""
+}
+
+// compile encodes a frame as a server sends it (unmasked).
+func compile(f ws.Frame) []byte {
+	b, _ := ws.CompileFrame(f) // writes to memory: cannot fail
+	return b
+}
+
+// frame encodes msg as a WebSocket text message of one frame, so it is
+// framed once however many clients get it.
+func frame(msg []byte) []byte {
+	return compile(ws.NewTextFrame(msg))
+}
+
+// pingFrame is a ping with no payload; the sweep takes the pong.
+var pingFrame = ws.CompiledPing

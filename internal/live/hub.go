@@ -4,28 +4,27 @@
 // (it may reconnect).
 //
 // The hub is built for thousands of clients per workspace on a small
-// machine. A client costs one goroutine, which reads (the library answers
-// pings and the close handshake), and a few KiB; nothing waits on its
-// behalf between messages, and no timer runs for it. Messages are not
-// written as they come: a workspace's collect in its outbox, and every
-// tick, or at once when a change is due, a writer per core gives each
-// client its share of the outbox and, when due, the realtime snapshot and
-// a ping, each encoded and framed once for all, in one write (see conn).
+// machine. A client costs a few hundred bytes: no goroutine waits on its
+// behalf, and no buffer or timer stays with it. Messages are not written
+// as they come: a workspace's collect in its outbox, and every tick, or at
+// once when a change is due, a writer per core gives each client its share
+// of the outbox and, when due, the realtime snapshot and a ping, each
+// encoded and framed once for all, in one write (see conn). What clients
+// send (pongs, the close handshake) is read by a sweep of every
+// connection, twice a second, which waits on none (see conn.poll).
 package live
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/shadower/shadower/internal/execution"
 	"github.com/shadower/shadower/internal/realtime"
@@ -51,8 +50,11 @@ const (
 	slack      = tick / 2
 	idlePeriod = 10 * time.Second // a push even when nothing changed
 	pingEvery  = 20 * time.Second
+	// sweepEvery spaces the sweeps that read what clients send: a pong or
+	// a close frame waits that long at most, far under writeLimit.
+	sweepEvery = 500 * time.Millisecond
 	// writeLimit bounds the write of a batch the socket did not take at
-	// once, and the wait for the answer to a ping.
+	// once, the wait for the answer to a ping, and the close handshake.
 	writeLimit = 5 * time.Second
 	// perCommitCap bounds the per-execution messages one commit sends to a
 	// workspace, so a large backfill does not flood dashboards; the
@@ -78,9 +80,24 @@ type Hub struct {
 	kick   chan struct{} // something is due before the next tick
 	stop   chan struct{}
 	done   chan struct{}
+	// ending holds the connections whose close frame is written, until
+	// their client closes its end too or writeLimit passes; the sweep
+	// reads them. closers counts the close frames being written.
+	ending  []ending
+	closers sync.WaitGroup
+
+	sweepStop chan struct{}
+	swept     chan struct{} // closed when the sweep has stopped
 
 	deliveries []delivery // only push touches it
+	polled     []*client  // only sweep touches it
 	bufs       sync.Pool  // *[]byte batch buffers
+}
+
+// ending is a connection in its close handshake.
+type ending struct {
+	c     *conn
+	until time.Time
 }
 
 // room is a workspace's clients and what waits for them. h.mu guards it.
@@ -104,7 +121,6 @@ type client struct {
 	room   string
 	agents []string
 	filter string // agents joined, the key of a shared snapshot
-	ws     *websocket.Conn
 	conn   *conn
 	// busy is set while a batch is being written to the client: by push,
 	// or by Serve for the first.
@@ -138,16 +154,18 @@ type target struct {
 	frame  []byte
 }
 
-// NewHub starts the hub's ticker.
+// NewHub starts the hub's ticker and its sweep.
 func NewHub(rt Snapshotter, log *slog.Logger) *Hub {
 	h := newHub(rt, log)
 	go h.run()
+	go h.sweeping(sweepEvery)
 	return h
 }
 
 func newHub(rt Snapshotter, log *slog.Logger) *Hub {
 	h := &Hub{rt: rt, log: log, rooms: map[string]*room{},
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		sweepStop: make(chan struct{}), swept: make(chan struct{})}
 	h.bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	return h
 }
@@ -287,7 +305,7 @@ func (h *Hub) push(now time.Time) {
 		r.outbox = nil
 		for cl := range r.clients {
 			if t := cl.pingAt.Load(); t != 0 && now.UnixNano()-t >= int64(writeLimit) {
-				h.drop(cl, websocket.StatusNormalClosure, "") // it stopped answering
+				h.drop(cl, statusNormal, "") // it stopped answering
 				continue
 			}
 			since := now.Sub(cl.lastPush) + slack
@@ -305,7 +323,7 @@ func (h *Hub) push(now time.Time) {
 					}
 				}
 				if len(cl.backlog) > maxBacklog {
-					h.drop(cl, websocket.StatusTryAgainLater, "too slow; reconnect")
+					h.drop(cl, statusTryAgainLater, "too slow; reconnect")
 				}
 				continue
 			}
@@ -449,37 +467,34 @@ func (h *Hub) putBack(d *delivery) {
 	}
 	cl.busy.Store(false)
 	if len(cl.backlog) > maxBacklog {
-		h.drop(cl, websocket.StatusTryAgainLater, "too slow; reconnect")
+		h.drop(cl, statusTryAgainLater, "too slow; reconnect")
 	}
 }
 
 // Serve upgrades the request, registers the client and sends it the first
 // snapshot; the client then follows workspace ws (optionally only the
-// given agents) until it leaves or the hub closes. Serve returns then:
-// the hub writes to the client, and the library's reader, which answers
-// pings and the close handshake, notices when it leaves. The caller has
-// checked the key.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string) {
-	cl := &client{room: ws, agents: agents, filter: strings.Join(agents, ",")}
-	hj := &hijacker{ResponseWriter: w}
-	conn, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
-		Subprotocols: []string{Protocol},
-		// Compressing is per client: a snapshot shared by thousands would
-		// be compressed thousands of times.
-		CompressionMode: websocket.CompressionDisabled,
-		OnPongReceived:  func(context.Context, []byte) { cl.pingAt.Store(0) },
-	})
+// given agents) until it leaves or the hub closes. Serve returns then: the
+// hub writes to the client, and its sweep reads what the client sends.
+// The caller has checked the key. The error, from a request that is not a
+// WebSocket handshake this hub takes, comes before anything is answered.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, ws string, agents []string) error {
+	if err := checkHandshake(r); err != nil {
+		return err
+	}
+	c, err := upgrade(w, r)
 	if err != nil {
-		return // Accept has answered the request
+		return nil // answered
 	}
 	now := time.Now()
-	cl.ws, cl.conn, cl.lastPush, cl.lastPing = conn, hj.conn, now, now
+	cl := &client{room: ws, agents: agents, filter: strings.Join(agents, ","), conn: c, lastPush: now, lastPing: now}
 	cl.busy.Store(true) // until the first snapshot is written: messages wait
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		conn.Close(websocket.StatusGoingAway, "server shutting down")
-		return
+		c.Conn.SetWriteDeadline(now.Add(writeLimit))
+		c.Conn.Write(closeFrame(statusGoingAway, "server shutting down"))
+		c.Conn.Close()
+		return nil
 	}
 	rm := h.rooms[ws]
 	if rm == nil {
@@ -490,38 +505,74 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, ws string, agents []
 	cl.seen = rm.version // the snapshot below is taken after this
 	h.mu.Unlock()
 
-	go h.read(cl)
-
 	// The first snapshot goes out at once, so a new dashboard is current.
 	buf := h.bufs.Get().(*[]byte)
 	h.deliver(&delivery{cl: cl, backlog: [][]byte{h.snapshot(ws, agents)}}, buf, now)
 	h.putBuf(buf)
+	return nil
 }
 
-// read is the client's one goroutine while it is connected. Reading
-// answers pings, takes pongs and the close handshake; when it ends (the
-// client left, or was closed), so does the client. It is the library's
-// CloseRead, without the context and callbacks that would stay with every
-// client.
-func (h *Hub) read(cl *client) {
-	_, _, err := cl.ws.Reader(context.Background()) // no deadline: no timer
-	if err == nil {
-		cl.conn.closing.Store(true)
-		cl.ws.Close(websocket.StatusPolicyViolation, "unexpected data message")
+// sweeping sweeps every period until the hub closes.
+func (h *Hub) sweeping(every time.Duration) {
+	defer close(h.swept)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	scratch := make([]byte, 4<<10)
+	for {
+		select {
+		case <-h.sweepStop:
+			return
+		case now := <-t.C:
+			h.sweep(scratch, now)
+		}
 	}
-	cl.ws.CloseNow()
-	h.leave(cl)
 }
 
-// leave closes cl after it left, or stopped answering.
-func (h *Hub) leave(cl *client) {
+// sweep reads what every client sent since the last sweep, and what
+// comes from the connections closing, without waiting on any.
+func (h *Hub) sweep(scratch []byte, now time.Time) {
 	h.mu.Lock()
-	h.drop(cl, websocket.StatusNormalClosure, "")
+	for _, r := range h.rooms {
+		for cl := range r.clients {
+			h.polled = append(h.polled, cl)
+		}
+	}
+	ends := slices.Clone(h.ending)
+	h.mu.Unlock()
+
+	for _, cl := range h.polled {
+		switch got, code, reason := cl.conn.poll(scratch); got {
+		case ponged:
+			cl.pingAt.Store(0)
+		case closed:
+			h.mu.Lock()
+			h.drop(cl, code, reason)
+			h.mu.Unlock()
+		case gone:
+			h.fail(cl)
+		}
+	}
+	clear(h.polled) // let go of clients
+	h.polled = h.polled[:0]
+
+	// A connection closing is done when its client closes its end (or
+	// sends its close frame), or at its deadline.
+	var still []ending
+	for _, e := range ends {
+		if got, _, _ := e.c.poll(scratch); got == closed || got == gone || now.After(e.until) {
+			e.c.Conn.Close()
+		} else {
+			still = append(still, e)
+		}
+	}
+	h.mu.Lock()
+	h.ending = append(still, h.ending[len(ends):]...) // with those that came meanwhile
 	h.mu.Unlock()
 }
 
-// fail closes cl after a write failed: what reached it may end in part of
-// a frame, so nothing more is written, not even a close frame.
+// fail closes cl at once, after a write failed (what reached it may end
+// in part of a frame, so nothing more is written, not even a close
+// frame), or when its connection ended.
 func (h *Hub) fail(cl *client) {
 	h.mu.Lock()
 	h.drop(cl, 0, "")
@@ -530,7 +581,7 @@ func (h *Hub) fail(cl *client) {
 
 // drop removes cl and closes its connection with code, or at once when
 // code is 0. h.mu is held.
-func (h *Hub) drop(cl *client, code websocket.StatusCode, reason string) {
+func (h *Hub) drop(cl *client, code statusCode, reason string) {
 	if cl.gone {
 		return
 	}
@@ -544,10 +595,18 @@ func (h *Hub) drop(cl *client, code websocket.StatusCode, reason string) {
 	}
 	cl.conn.closing.Store(true)
 	if code == 0 {
-		go cl.ws.CloseNow()
-	} else {
-		go cl.ws.Close(code, reason)
+		cl.conn.Conn.Close()
+		return
 	}
+	h.closers.Add(1)
+	go func() {
+		defer h.closers.Done()
+		if until, ok := cl.conn.sendClose(code, reason); ok {
+			h.mu.Lock()
+			h.ending = append(h.ending, ending{c: cl.conn, until: until})
+			h.mu.Unlock()
+		}
+	}()
 }
 
 // Clients counts the connected clients.
@@ -561,7 +620,8 @@ func (h *Hub) Clients() int {
 	return n
 }
 
-// Close tells every client the server is going away (1001) and stops.
+// Close tells every client the server is going away (1001), waits up to
+// writeLimit for their close handshakes, and stops.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	if h.closed {
@@ -574,19 +634,58 @@ func (h *Hub) Close() {
 	<-h.done // no push runs past this
 
 	h.mu.Lock()
-	var cls []*client
 	for _, r := range h.rooms {
 		for cl := range r.clients {
-			cl.gone = true
-			cl.conn.closing.Store(true)
-			cls = append(cls, cl)
+			h.drop(cl, statusGoingAway, "server shutting down")
 		}
 	}
-	h.rooms = map[string]*room{}
 	h.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, cl := range cls {
-		wg.Go(func() { cl.ws.Close(websocket.StatusGoingAway, "server shutting down") })
+	h.closers.Wait()
+	for deadline := time.Now().Add(writeLimit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		h.mu.Lock()
+		n := len(h.ending)
+		h.mu.Unlock()
+		if n == 0 {
+			break
+		}
 	}
-	wg.Wait()
+	close(h.sweepStop)
+	<-h.swept
+	h.mu.Lock()
+	for _, e := range h.ending {
+		e.c.Conn.Close()
+	}
+	h.ending = nil
+	h.mu.Unlock()
+}
+
+// checkHandshake refuses, with the API's errors, a request that is not a
+// WebSocket upgrade, or one from a page of another site: a browser sends
+// the page's origin, and only the dashboard this server serves connects.
+func checkHandshake(r *http.Request) error {
+	if !headerHas(r.Header, "Upgrade", "websocket") || !headerHas(r.Header, "Connection", "upgrade") {
+		return &execution.Error{Code: execution.EInvalid, Where: "Upgrade",
+			Message: "this endpoint speaks WebSocket: the request must ask to upgrade (Connection: Upgrade, Upgrade: websocket)"}
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return &execution.Error{Code: execution.EForbidden, Where: "Origin",
+				Message: "a page of another origin (" + origin + ") may not connect to this server's WebSocket"}
+		}
+	}
+	return nil
+}
+
+// headerHas reports whether the comma-separated values of header name
+// hold token, as HTTP compares them (without regard to case).
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

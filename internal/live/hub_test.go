@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -9,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,14 +44,22 @@ func (s *snapshots) Snapshot(ws string, agents []string) realtime.Snapshot {
 }
 
 // testHub is a hub without its ticker: the test pushes, so what a client
-// receives does not depend on timing.
+// receives does not depend on timing. It sweeps often, so a test waits
+// little for its pongs and close frames to be read.
 func testHub(t testing.TB) (*Hub, *snapshots, *httptest.Server) {
+	return sweepingHub(t, 5*time.Millisecond)
+}
+
+func sweepingHub(t testing.TB, sweep time.Duration) (*Hub, *snapshots, *httptest.Server) {
 	t.Helper()
 	rt := &snapshots{}
 	h := newHub(rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	close(h.done) // no run loop: Close need not wait for one
+	go h.sweeping(sweep)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.Serve(w, r, r.URL.Query().Get("ws"), r.URL.Query()["agent"])
+		if err := h.Serve(w, r, r.URL.Query().Get("ws"), r.URL.Query()["agent"]); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
 	}))
 	t.Cleanup(ts.Close)
 	t.Cleanup(h.Close) // first: the clients are hijacked
@@ -460,8 +471,8 @@ func TestSlowClient(t *testing.T) {
 }
 
 // TestControlFrames pings the hub from the client while messages stream:
-// the library's pongs and the hub's batches share the socket without
-// corrupting each other.
+// the hub's pongs and batches share the socket without corrupting each
+// other.
 func TestControlFrames(t *testing.T) {
 	h, _, ts := testHub(t)
 	c, _, _ := dial(t, h, ts, "alpha")
@@ -646,7 +657,7 @@ func TestPutBack(t *testing.T) {
 // clients, which this process reads too. Profile it with -cpuprofile and
 // -memprofile, focused on the hub (-focus 'live\.\(\*Hub\)').
 func BenchmarkPush(b *testing.B) {
-	h, rt, ts := testHub(b)
+	h, rt, ts := sweepingHub(b, sweepEvery)
 	rt.size.Store(100)
 	const clients = 1000
 	var got, want atomic.Int64
@@ -677,5 +688,168 @@ func BenchmarkPush(b *testing.B) {
 		now = now.Add(time.Second)
 		h.push(now)
 		<-done
+	}
+}
+
+// rawClient is a client speaking the protocol by hand, to send what a
+// well-behaved library never does: frames cut anywhere, unmasked frames.
+type rawClient struct {
+	t *testing.T
+	net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, h *Hub, ts *httptest.Server) *rawClient {
+	t.Helper()
+	nc, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(nc, "GET /?ws=alpha HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		strings.TrimPrefix(ts.URL, "http://"), Protocol)
+	c := &rawClient{t: t, Conn: nc, br: bufio.NewReader(nc)}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The RFC's own example: this key is answered with this accept value.
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("handshake answered %s %v", resp.Status, resp.Header)
+	}
+	if op, _ := c.next(); op != 0x1 { // the first snapshot
+		t.Fatalf("first frame has opcode %#x", op)
+	}
+	waitFor(t, h, 1)
+	return c
+}
+
+// clientFrame is a frame as a client sends it: masked, unless unmasked.
+func clientFrame(op byte, payload []byte, unmasked bool) []byte {
+	f := []byte{0x80 | op, byte(len(payload))} // payloads here are short
+	if unmasked {
+		return append(f, payload...)
+	}
+	mask := [4]byte{1, 2, 3, 4}
+	f[1] |= 0x80
+	f = append(f, mask[:]...)
+	for i, b := range payload {
+		f = append(f, b^mask[i%4])
+	}
+	return f
+}
+
+// next reads the next frame the server sent, skipping the hub's pings.
+func (c *rawClient) next() (op byte, payload []byte) {
+	c.t.Helper()
+	for {
+		var head [2]byte
+		if _, err := io.ReadFull(c.br, head[:]); err != nil {
+			c.t.Fatalf("read frame: %v", err)
+		}
+		n := int(head[1] & 0x7F)
+		switch n {
+		case 126:
+			var l [2]byte
+			io.ReadFull(c.br, l[:])
+			n = int(binary.BigEndian.Uint16(l[:]))
+		case 127:
+			var l [8]byte
+			io.ReadFull(c.br, l[:])
+			n = int(binary.BigEndian.Uint64(l[:]))
+		}
+		payload = make([]byte, n)
+		if _, err := io.ReadFull(c.br, payload); err != nil {
+			c.t.Fatalf("read payload: %v", err)
+		}
+		if op = head[0] & 0x0F; op != 0x9 {
+			return op, payload
+		}
+	}
+}
+
+// TestFramesInPieces sends a ping cut in four (in its header, in its mask,
+// in its payload), across sweeps, then a close frame with a code: the hub
+// answers the ping with its payload and the close with the same code, then
+// closes the connection.
+func TestFramesInPieces(t *testing.T) {
+	h, _, ts := testHub(t)
+	c := dialRaw(t, h, ts)
+	ping := clientFrame(0x9, []byte("are you there"), false)
+	for _, piece := range [][]byte{ping[:1], ping[1:4], ping[4:9], ping[9:]} {
+		c.Write(piece)
+		time.Sleep(20 * time.Millisecond) // a few sweeps see each piece alone
+	}
+	if op, p := c.next(); op != 0xA || string(p) != "are you there" {
+		t.Fatalf("got opcode %#x %q, want the pong", op, p)
+	}
+	c.Write(clientFrame(0x8, []byte{0x0F, 0xA0, 'b', 'y', 'e'}, false)) // 4000
+	if op, p := c.next(); op != 0x8 || !bytes.Equal(p[:2], []byte{0x0F, 0xA0}) {
+		t.Fatalf("got opcode %#x %q, want a close frame with 4000", op, p)
+	}
+	waitFor(t, h, 0)
+	if _, err := c.br.ReadByte(); err != io.EOF {
+		t.Fatalf("after the close frame: %v, want the end of the connection", err)
+	}
+}
+
+// TestProtocolError sends an unmasked frame, which only a server may: the
+// hub closes with 1002.
+func TestProtocolError(t *testing.T) {
+	h, _, ts := testHub(t)
+	c := dialRaw(t, h, ts)
+	c.Write(clientFrame(0x9, nil, true))
+	if op, p := c.next(); op != 0x8 || binary.BigEndian.Uint16(p) != 1002 {
+		t.Fatalf("got opcode %#x %q, want a close frame with 1002", op, p)
+	}
+	waitFor(t, h, 0)
+}
+
+// TestNoGoroutinePerClient checks what makes thousands of clients cheap:
+// nothing runs for a connected client.
+func TestNoGoroutinePerClient(t *testing.T) {
+	h, _, ts := testHub(t)
+	dial(t, h, ts, "alpha")
+	before := runtime.NumGoroutine()
+	for range 50 {
+		dial(t, h, ts, "alpha")
+	}
+	if n := runtime.NumGoroutine() - before; n > 25 { // the test's own clients read on goroutines
+		t.Fatalf("%d more goroutines for 50 more clients", n)
+	}
+}
+
+// TestHandshakeRefused checks the requests refused before any answer: one
+// that does not ask for a WebSocket, and one from another site's page.
+func TestHandshakeRefused(t *testing.T) {
+	h, _, _ := testHub(t)
+	upgrade := func() *http.Request {
+		r := httptest.NewRequest("GET", "http://shadower.example/api/v1/ws", nil)
+		r.Header.Set("Connection", "keep-alive, Upgrade")
+		r.Header.Set("Upgrade", "WebSocket")
+		return r
+	}
+	plain := httptest.NewRequest("GET", "http://shadower.example/api/v1/ws", nil)
+	foreign := upgrade()
+	foreign.Header.Set("Origin", "https://elsewhere.example")
+	same := upgrade()
+	same.Header.Set("Origin", "https://shadower.example")
+	for _, tc := range []struct {
+		r           *http.Request
+		code, where string
+	}{{plain, execution.EInvalid, "Upgrade"}, {foreign, execution.EForbidden, "Origin"}} {
+		w := httptest.NewRecorder()
+		var e *execution.Error
+		if err := h.Serve(w, tc.r, "alpha", nil); !errors.As(err, &e) || e.Code != tc.code || e.Where != tc.where {
+			t.Errorf("got %v, want %s at %s", err, tc.code, tc.where)
+		}
+		if w.Code != http.StatusOK || w.Body.Len() != 0 {
+			t.Errorf("answered %d %q before the caller could", w.Code, w.Body)
+		}
+	}
+	if err := checkHandshake(same); err != nil {
+		t.Errorf("same origin refused: %v", err)
 	}
 }
