@@ -267,22 +267,26 @@ func requestNames() []string {
 
 // queries measures every request of requestNames.
 func queries(ctx context.Context, base, key string, repeat int, logf func(string, ...any)) (map[string]Latency, error) {
-	out := map[string]Latency{}
-	for _, name := range requestNames() {
+	names := requestNames()
+	urls := make([]string, len(names))
+	for i, name := range names {
 		s, win, _ := strings.Cut(name, " ")
-		path := "/api/v1/metrics/execution/" + s + "?workspace_id=" + queried
+		urls[i] = base + "/api/v1/metrics/execution/" + s + "?workspace_id=" + queried
 		if s == "all" {
-			path = "/api/v1/metrics/execution?workspace_id=" + queried
+			urls[i] = base + "/api/v1/metrics/execution?workspace_id=" + queried
 		}
 		if win != "" {
-			path += "&timeframe=" + win
+			urls[i] += "&timeframe=" + win
 		}
-		l, err := measure(ctx, base+path, key, repeat)
-		if err != nil {
-			return nil, err
-		}
-		out[name] = l
-		logf("  %-22s p50 %7.2f ms  p99 %7.2f ms", name, l.P50Ms, l.P99Ms)
+	}
+	ls, err := measure(ctx, urls, key, repeat)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Latency{}
+	for i, name := range names {
+		out[name] = ls[i]
+		logf("  %-22s p50 %7.2f ms  p99 %7.2f ms", name, ls[i].P50Ms, ls[i].P99Ms)
 	}
 	return out, nil
 }
@@ -304,8 +308,11 @@ func realtimeRunning(ctx context.Context, base, key string, w Workload, n, repea
 			return nil, err
 		}
 	}
-	l, err := measure(ctx, base+"/api/v1/metrics/execution/realtime?workspace_id="+queried, key, repeat*3)
-	return &l, err
+	ls, err := measure(ctx, []string{base + "/api/v1/metrics/execution/realtime?workspace_id=" + queried}, key, repeat*3)
+	if err != nil {
+		return nil, err
+	}
+	return &ls[0], nil
 }
 
 // postgresStore loads the PostgreSQL store and measures it.

@@ -158,23 +158,37 @@ type Latency struct {
 	FirstMs float64 `json:"first_ms,omitempty"`
 }
 
-// measure GETs url n times in a row, after one warm-up timed apart.
-func measure(ctx context.Context, url, key string, n int) (Latency, error) {
-	first, _, err := get(ctx, url, key)
-	if err != nil {
-		return Latency{}, err
-	}
-	ds := make([]time.Duration, n)
-	for i := range ds {
-		d, _, err := get(ctx, url, key)
+// measure GETs each of urls once, timed apart (its first answer), then n
+// times in rounds: every url once a round. Interleaved, a spell of other
+// work on the machine falls once on many requests' samples, as it would
+// on a dashboard's, rather than on many samples of the one request timed
+// during it.
+func measure(ctx context.Context, urls []string, key string, n int) ([]Latency, error) {
+	first := make([]time.Duration, len(urls))
+	samples := make([][]time.Duration, len(urls))
+	for i, u := range urls {
+		d, _, err := get(ctx, u, key)
 		if err != nil {
-			return Latency{}, err
+			return nil, err
 		}
-		ds[i] = d
+		first[i] = d
+		samples[i] = make([]time.Duration, 0, n)
 	}
-	l := latencyOf(ds)
-	l.FirstMs = round2(float64(first) / float64(time.Millisecond))
-	return l, nil
+	for range n {
+		for i, u := range urls {
+			d, _, err := get(ctx, u, key)
+			if err != nil {
+				return nil, err
+			}
+			samples[i] = append(samples[i], d)
+		}
+	}
+	out := make([]Latency, len(urls))
+	for i := range urls {
+		out[i] = latencyOf(samples[i])
+		out[i].FirstMs = round2(float64(first[i]) / float64(time.Millisecond))
+	}
+	return out, nil
 }
 
 func latencyOf(ds []time.Duration) Latency {
