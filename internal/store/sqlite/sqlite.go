@@ -27,6 +27,9 @@ func init() {
 		// if it fails halfway; by default it spills to a temporary file,
 		// which cost ingest an eighth of its CPU in write system calls.
 		_, err := c.Exec("PRAGMA temp_store=MEMORY", nil)
+		if err == nil {
+			_, err = c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", walBackstop), nil)
+		}
 		return err
 	}})
 }
@@ -38,16 +41,29 @@ var migrations embed.FS
 type DB struct {
 	w    *sql.DB // the one writer
 	r    *sql.DB // readers
+	ckpt *sql.DB // copies the WAL into the database, beside the writer
 	path string
 
 	// The writer's time in transactions, for trimWhenQuiet.
 	busy     atomic.Int64 // nanoseconds in finished transactions
 	inTx     atomic.Bool
 	trims    atomic.Int64 // page caches freed, for tests
+	copies   atomic.Int64 // checkpoints that copied pages, for tests
 	stopTrim chan struct{}
 	trimDone chan struct{}
+	ckptDone chan struct{}
 	closing  sync.Once
 }
+
+// The writer leaves checkpoints (copying the WAL's pages into the database
+// file and syncing it) to its own connection, on the other core: done by
+// the writer, after the commit that crosses the WAL's threshold, they took
+// a fifth of its time under ingest. walBackstop is the WAL size at which
+// the writer checkpoints after all, should the checkpointer fall behind.
+const (
+	checkpointEvery = 100 * time.Millisecond
+	walBackstop     = 16384 // pages: 64 MiB
+)
 
 // quietPeriod is how often the writer's page cache may be freed: soon
 // after a burst of ingest ends, and at most six times a minute, each time
@@ -91,12 +107,49 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// A reader idle for a while is closed, and its page cache freed: the
 	// memory of a burst of queries does not stay after it.
 	r.SetConnMaxIdleTime(time.Minute)
-	db := &DB{w: w, r: r, path: path, stopTrim: make(chan struct{}), trimDone: make(chan struct{})}
+	ckpt, err := sql.Open(driverName, "file:"+path+"?"+common+"&_cache_size=-256")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	db := &DB{w: w, r: r, ckpt: ckpt, path: path,
+		stopTrim: make(chan struct{}), trimDone: make(chan struct{}), ckptDone: make(chan struct{})}
 	go func() {
 		defer close(db.trimDone)
 		db.trimWhenQuiet(quietPeriod, db.stopTrim)
 	}()
+	go func() {
+		defer close(db.ckptDone)
+		db.checkpoints(checkpointEvery, db.stopTrim)
+	}()
 	return db, nil
+}
+
+// checkpoints copies what the WAL holds into the database every period,
+// without waiting on readers or the writer (a passive checkpoint): the
+// writer then finds the WAL checkpointed and starts it over, so it stays
+// about one commit long. A checkpoint that fails (busy) is retried with
+// the next.
+func (db *DB) checkpoints(period time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	last := -1
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		var busy, frames, copied int
+		if db.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied) == nil && copied != last {
+			if copied > 0 {
+				db.copies.Add(1)
+			}
+			last = copied
+		}
+	}
 }
 
 // trimWhenQuiet frees the writer's page cache after each period in which
@@ -140,8 +193,9 @@ func (db *DB) Close() error {
 	db.closing.Do(func() {
 		close(db.stopTrim)
 		<-db.trimDone
+		<-db.ckptDone
 	})
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(db.ckpt.Close(), db.r.Close(), db.w.Close())
 }
 
 // Path is the database file.
