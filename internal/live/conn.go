@@ -22,7 +22,10 @@ import (
 // for a client between the two: no goroutine, no buffer, no timer.
 type conn struct {
 	net.Conn
-	raw syscall.RawConn // for reads and writes that must not wait; nil when there is none
+	// raw is for reads and writes that must not wait. The server's
+	// connections (TCP, Unix) all have one; without it nothing would be
+	// read, and the client would be closed for not answering pings.
+	raw syscall.RawConn
 
 	// mu is held by every write, throughout, so frames never interleave:
 	// the hub's batches, the rest of one the socket did not take at once
