@@ -81,17 +81,22 @@ func (c *conn) tryWrite(b []byte) (int, error) {
 	if c.raw == nil {
 		return 0, nil // writeRest writes it all
 	}
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // one attempt: never wait for the socket
+	n, _, err := nowait(c.raw.Write, syscall.Write, b) // full for now: the rest waits
+	return n, err
+}
+
+// nowait makes one read or write system call on the socket, never waiting
+// for it: again reports a socket not ready (full, or with nothing to read).
+func nowait(on func(func(fd uintptr) bool) error, call func(fd int, b []byte) (int, error), b []byte) (n int, again bool, err error) {
+	var cerr error
+	err = on(func(fd uintptr) bool {
+		n, cerr = call(int(fd), b)
+		return true // one attempt
 	})
-	n = max(n, 0)
-	if errors.Is(werr, syscall.EAGAIN) || errors.Is(werr, syscall.EINTR) {
-		werr = nil // full for now: the rest waits
+	if errors.Is(cerr, syscall.EAGAIN) || errors.Is(cerr, syscall.EINTR) {
+		return 0, true, err
 	}
-	return n, errors.Join(err, werr)
+	return max(n, 0), false, errors.Join(err, cerr)
 }
 
 // writeRest writes what write left, waiting up to limit, and releases
@@ -133,7 +138,7 @@ func (c *conn) reply(f []byte) {
 // sendClose writes a close frame of code and reason, after the batch
 // being written, and closes the connection's writing end. ok says the
 // handshake is under way: the connection stays open until the client
-// closes its end too, or until; otherwise it is closed.
+// closes its end too, or until the time returned; otherwise it is closed.
 func (c *conn) sendClose(code statusCode, reason string) (until time.Time, ok bool) {
 	until = time.Now().Add(writeLimit)
 	c.mu.Lock() // a batch being written must end whole
@@ -208,16 +213,11 @@ func (c *conn) poll(scratch []byte) (polled, statusCode, string) {
 	if c.raw == nil {
 		return stays, 0, ""
 	}
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), scratch)
-		return true // one attempt: never wait for the client
-	})
-	if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+	n, again, err := nowait(c.raw.Read, syscall.Read, scratch)
+	switch {
+	case again:
 		return stays, 0, ""
-	}
-	if err != nil || rerr != nil || n <= 0 {
+	case err != nil || n == 0: // 0: the client closed its end
 		return gone, 0, ""
 	}
 	b := scratch[:n]

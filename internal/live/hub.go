@@ -598,15 +598,13 @@ func (h *Hub) drop(cl *client, code statusCode, reason string) {
 		cl.conn.Conn.Close()
 		return
 	}
-	h.closers.Add(1)
-	go func() {
-		defer h.closers.Done()
+	h.closers.Go(func() {
 		if until, ok := cl.conn.sendClose(code, reason); ok {
 			h.mu.Lock()
 			h.ending = append(h.ending, ending{c: cl.conn, until: until})
 			h.mu.Unlock()
 		}
-	}()
+	})
 }
 
 // Clients counts the connected clients.

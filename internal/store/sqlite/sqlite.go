@@ -45,14 +45,16 @@ type DB struct {
 	path string
 
 	// The writer's time in transactions, for trimWhenQuiet.
-	busy     atomic.Int64 // nanoseconds in finished transactions
-	inTx     atomic.Bool
-	trims    atomic.Int64 // page caches freed, for tests
-	copies   atomic.Int64 // checkpoints that copied pages, for tests
-	stopTrim chan struct{}
-	trimDone chan struct{}
-	ckptDone chan struct{}
-	closing  sync.Once
+	busy   atomic.Int64 // nanoseconds in finished transactions
+	inTx   atomic.Bool
+	trims  atomic.Int64 // page caches freed, for tests
+	copies atomic.Int64 // checkpoints that copied pages, for tests
+
+	// stop ends the background work (trimWhenQuiet, checkpoints); bg
+	// waits for it.
+	stop    chan struct{}
+	bg      sync.WaitGroup
+	closing sync.Once
 }
 
 // The writer leaves checkpoints (copying the WAL's pages into the database
@@ -114,16 +116,9 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	ckpt.SetMaxOpenConns(1)
-	db := &DB{w: w, r: r, ckpt: ckpt, path: path,
-		stopTrim: make(chan struct{}), trimDone: make(chan struct{}), ckptDone: make(chan struct{})}
-	go func() {
-		defer close(db.trimDone)
-		db.trimWhenQuiet(quietPeriod, db.stopTrim)
-	}()
-	go func() {
-		defer close(db.ckptDone)
-		db.checkpoints(checkpointEvery, db.stopTrim)
-	}()
+	db := &DB{w: w, r: r, ckpt: ckpt, path: path, stop: make(chan struct{})}
+	db.bg.Go(func() { db.trimWhenQuiet(quietPeriod, db.stop) })
+	db.bg.Go(func() { db.checkpoints(checkpointEvery, db.stop) })
 	return db, nil
 }
 
@@ -191,9 +186,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // Close closes the store.
 func (db *DB) Close() error {
 	db.closing.Do(func() {
-		close(db.stopTrim)
-		<-db.trimDone
-		<-db.ckptDone
+		close(db.stop)
+		db.bg.Wait()
 	})
 	return errors.Join(db.ckpt.Close(), db.r.Close(), db.w.Close())
 }
