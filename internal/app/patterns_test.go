@@ -200,6 +200,61 @@ func TestDetectionAsDataArrives(t *testing.T) {
 	}
 }
 
+// TestReplayedFindingsReachOpenPages starts the detector on a history that
+// holds a burst: what it finds there is stored without an anomaly_detected
+// each (old news), and an open dashboard is told once to refresh.
+func TestReplayedFindingsReachOpenPages(t *testing.T) {
+	var clk clock
+	burst := time.Date(2026, 3, 4, 11, 0, 0, 0, time.UTC)
+	now := burst.Add(3 * time.Hour)
+	clk.set(now)
+	s := startAt(t, t.TempDir(), &clk)
+	defer stop(t, s)
+	c := client{t: t, base: "http://" + s.Addr()}
+	rng := rand.New(rand.NewPCG(7, 8))
+	steady(t, c, "alpha", now.Add(-48*time.Hour), now, map[string]func(time.Time) float64{
+		"mailer": func(m time.Time) float64 {
+			if !m.Before(burst) && m.Before(burst.Add(5*time.Minute)) {
+				return 90
+			}
+			return 12
+		},
+	}, rng)
+	conn, _, err := dial(t, s, "alpha", auth.Secret(createKey(t, c, operator, "alpha", "read").Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+
+	if err := s.watcher.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Items []patterns.Record }
+	c.do("GET", "/api/v1/patterns?workspace_id=alpha&timeframe=24h&metric=throughput", operator, nil, &list)
+	if len(list.Items) == 0 {
+		t.Fatal("the burst in the history was not found")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := read(t, conn, time.Until(deadline))
+		if err != nil {
+			t.Fatalf("no anomalies_replayed message: %v", err)
+		}
+		if m.Type == "anomaly_detected" {
+			t.Fatalf("a finding of the history was announced as new: %s", m.Data)
+		}
+		if m.Type != "anomalies_replayed" {
+			continue
+		}
+		var d struct{ Findings int }
+		json.Unmarshal(m.Data, &d)
+		if d.Findings < len(list.Items) {
+			t.Fatalf("anomalies_replayed %s, want at least the %d stored", m.Data, len(list.Items))
+		}
+		break
+	}
+}
+
 func TestForecastSection(t *testing.T) {
 	var clk clock
 	end := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)

@@ -173,12 +173,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	s.host = resources.NewHostSampler()
 	s.host.Sample()
-	s.watcher = patterns.NewWatcher(db, cfg.Now, func(ws string, r patterns.Record) {
-		agent := ""
-		if r.AgentID != nil {
-			agent = *r.AgentID
-		}
-		s.hub.Publish(ws, agent, "anomaly_detected", r)
+	s.watcher = patterns.NewWatcher(db, cfg.Now, patterns.Announce{
+		Finding: func(ws string, r patterns.Record) {
+			agent := ""
+			if r.AgentID != nil {
+				agent = *r.AgentID
+			}
+			s.hub.Publish(ws, agent, "anomaly_detected", r)
+		},
+		Replayed: func(ws string, n int) {
+			s.hub.Publish(ws, "", "anomalies_replayed", map[string]int{"findings": n})
+		},
 	}, cfg.Logger)
 	engine := metrics.NewEngine(metrics.Sources{Rollups: db, Gauges: db, Workers: db, Findings: db, Live: s.live,
 		Detector: s.watcher, Host: s.host.Latest, Spans: s.spans}, cfg.Now)

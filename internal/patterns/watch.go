@@ -38,7 +38,7 @@ type Source interface {
 type Watcher struct {
 	src      Source
 	now      func() time.Time
-	announce func(ws string, r Record)
+	announce Announce
 	log      *slog.Logger
 
 	mu  sync.Mutex
@@ -77,9 +77,18 @@ func (st *watched) scope(agent string) *scope {
 	return sc
 }
 
-// NewWatcher returns a watcher; announce is told of each new finding and
-// of each that turns critical.
-func NewWatcher(src Source, now func() time.Time, announce func(ws string, r Record), log *slog.Logger) *Watcher {
+// Announce is how the watcher tells the rest of the service what it finds.
+// Either may be nil.
+type Announce struct {
+	// Finding is told of each new finding and of each that turns critical.
+	Finding func(ws string, r Record)
+	// Replayed is told that n findings of past minutes were stored while
+	// history was read: old news, for open pages to show but not to raise.
+	Replayed func(ws string, n int)
+}
+
+// NewWatcher returns a watcher that tells announce what it finds.
+func NewWatcher(src Source, now func() time.Time, announce Announce, log *slog.Logger) *Watcher {
 	return &Watcher{src: src, now: now, announce: announce, log: log, wss: map[string]*watched{}}
 }
 
@@ -197,6 +206,7 @@ func (w *Watcher) seed(ctx context.Context, ws string, until time.Time, gen int)
 // rows a few hours at a time.
 func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.Time, announce bool) error {
 	const chunk = 6 * time.Hour
+	replayed := 0 // findings stored, told once at the end when not announced
 	for st.through.Before(until) {
 		end := st.through.Add(chunk)
 		if end.After(until) {
@@ -250,11 +260,15 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 		w.mu.Lock()
 		st.through, st.baseline, st.historyHours = end, baseline, hours
 		w.mu.Unlock()
-		if announce && w.announce != nil {
+		if announce && w.announce.Finding != nil {
 			for _, r := range news {
-				w.announce(ws, r)
+				w.announce.Finding(ws, r)
 			}
 		}
+		replayed += len(found)
+	}
+	if !announce && replayed > 0 && w.announce.Replayed != nil {
+		w.announce.Replayed(ws, replayed)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func (s *rowsSource) SaveFindings(_ context.Context, rs []Record) error {
 func TestWatcherStatusWhileJudging(t *testing.T) {
 	now := time.Date(2026, 3, 4, 12, 0, 30, 0, time.UTC)
 	src := &rowsSource{n: 10}
-	w := NewWatcher(src, func() time.Time { return now }, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := NewWatcher(src, func() time.Time { return now }, Announce{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	done := make(chan error)
 	go func() { done <- w.Step(context.Background()) }()
 	for {

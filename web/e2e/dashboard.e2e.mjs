@@ -18,8 +18,6 @@ import { chromium } from 'playwright-core';
 import { demoProcess, startDemo, stopDemo } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-// How often the page polls the detector's findings (PATTERNS_REFRESH_MS in src/api/hooks.ts).
-const PATTERNS_POLL_MS = 30_000;
 const webDir = resolve(here, '..');
 const bin = resolve(webDir, process.env.SHADOWER_BIN ?? '../shadower');
 const shotsDir = join(here, 'screenshots');
@@ -401,14 +399,8 @@ async function checkNewPanels(page, get, { ws, prefix = '', worker, lost } = {})
     await settle('the anomaly panel says nothing was unusual', () => anomalies.getByText('Nothing unusual in this window.').isVisible());
   } else {
     // Findings may open between the two reads: the page shows at least those the API had.
-    // Findings the detector stores while it reads history (as the demo's, right after its
-    // backfill) are not announced on the live stream, so the page may only see them at its
-    // next poll of the findings: wait for one.
-    await settle(
-      `the anomaly panel lists the ${pat.anomalies.length} findings`,
-      async () =>
-        (await anomalies.getByRole('list', { name: 'Findings', exact: true }).getByRole('listitem', { name: /,/ }).count()) >= pat.anomalies.length,
-      PATTERNS_POLL_MS + 5_000,
+    await settle(`the anomaly panel lists the ${pat.anomalies.length} findings`, async () =>
+      (await anomalies.getByRole('list', { name: 'Findings', exact: true }).getByRole('listitem', { name: /,/ }).count()) >= pat.anomalies.length,
     );
   }
   await settle('the anomaly panel shows the detector status', async () => ((await anomalies.getByTestId('detector').textContent()) ?? '').length > 0);

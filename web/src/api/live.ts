@@ -1,6 +1,6 @@
 // The live stream: a WebSocket that writes realtime snapshots into the query
 // cache, refreshes the window's metrics when executions finish, and the
-// findings when the detector announces one.
+// findings when the detector announces one or has read them from history.
 import { useEffect, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { WS_UNAUTHORIZED } from './client';
@@ -21,7 +21,8 @@ export function parseLiveMessage(raw: unknown): LiveMessage | null {
       m.type === 'execution_update' ||
       m.type === 'execution_started' ||
       m.type === 'execution_completed' ||
-      m.type === 'anomaly_detected'
+      m.type === 'anomaly_detected' ||
+      m.type === 'anomalies_replayed'
     ) {
       return m as LiveMessage;
     }
@@ -90,6 +91,9 @@ export function useLiveStream(ws: string | null, agent: string | null, opts: Liv
         } else if (m.type === 'anomaly_detected') {
           void queryClient.invalidateQueries({ queryKey: queryKeys.patternsOf(ws) });
           onAnomaly.current?.(m.data);
+        } else if (m.type === 'anomalies_replayed') {
+          // Old news: shown in the list, not raised as a notice.
+          void queryClient.invalidateQueries({ queryKey: queryKeys.patternsOf(ws) });
         }
       };
       s.onclose = (ev: CloseEvent) => {

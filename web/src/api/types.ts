@@ -460,4 +460,5 @@ export type LiveMessage =
   | { type: 'execution_update'; data: RealtimeSnapshot }
   | { type: 'execution_started'; data: ExecutionStartedData }
   | { type: 'execution_completed'; data: ExecutionCompletedData }
-  | { type: 'anomaly_detected'; data: Finding };
+  | { type: 'anomaly_detected'; data: Finding }
+  | { type: 'anomalies_replayed'; data: { findings: number } };

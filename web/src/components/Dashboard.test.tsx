@@ -111,6 +111,19 @@ describe('live stream', () => {
     expect(within(notices).queryByRole('group')).not.toBeInTheDocument();
   });
 
+  it('refetches the findings, without a notice, when the detector has read them from history', async () => {
+    const { server } = renderApp({ url: '/?ws=acme' });
+    const anomalies = await screen.findByRole('region', { name: 'Anomalies' });
+    await within(anomalies).findByRole('list', { name: 'Findings' });
+    const sock = FakeWebSocket.last();
+    act(() => sock.open());
+    const patternCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution/patterns').length;
+    const before = patternCalls();
+    act(() => sock.message({ type: 'anomalies_replayed', data: { findings: 3 } }));
+    await waitFor(() => expect(patternCalls()).toBe(before + 1));
+    expect(within(screen.getByRole('region', { name: 'New anomalies' })).queryByRole('group')).not.toBeInTheDocument();
+  });
+
   it('reconnects after the server closes, showing it', async () => {
     renderApp({ url: '/?ws=acme' });
     await waitFor(() => expect(FakeWebSocket.instances.length).toBe(1));
