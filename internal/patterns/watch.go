@@ -82,8 +82,8 @@ func (st *watched) scope(agent string) *scope {
 type Announce struct {
 	// Finding is told of each new finding and of each that turns critical.
 	Finding func(ws string, r Record)
-	// Replayed is told that n findings of past minutes were stored while
-	// history was read: old news, for open pages to show but not to raise.
+	// Replayed is told that n findings of past minutes (distinct ids) were
+	// stored while history was read: old news, for open pages to show but not to raise.
 	Replayed func(ws string, n int)
 }
 
@@ -206,7 +206,7 @@ func (w *Watcher) seed(ctx context.Context, ws string, until time.Time, gen int)
 // rows a few hours at a time.
 func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.Time, announce bool) error {
 	const chunk = 6 * time.Hour
-	replayed := 0 // findings stored, told once at the end when not announced
+	replayed := map[string]bool{} // ids of findings stored, told once at the end when not announced
 	for st.through.Before(until) {
 		end := st.through.Add(chunk)
 		if end.After(until) {
@@ -265,10 +265,12 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 				w.announce.Finding(ws, r)
 			}
 		}
-		replayed += len(found)
+		for _, r := range found {
+			replayed[r.ID] = true
+		}
 	}
-	if !announce && replayed > 0 && w.announce.Replayed != nil {
-		w.announce.Replayed(ws, replayed)
+	if !announce && len(replayed) > 0 && w.announce.Replayed != nil {
+		w.announce.Replayed(ws, len(replayed))
 	}
 	return nil
 }
