@@ -22,6 +22,7 @@ func runBench(ctx context.Context, args []string) error {
 	wsClients := fs.Int("ws-clients", -1, "WebSocket clients of the fan-out measurement (default 10000; quick 2000; 0 skips it)")
 	live := fs.Int("live", -1, "executions posted as live traffic after the stages, on each store (default 1000000; quick 30000; 0 skips it)")
 	clients := fs.Int("clients", 0, "concurrent ingest clients, each posting 1,000-event batches (default 4)")
+	ids := fs.String("ids", "ordered", "execution ids: ordered (as made: a sequence, ULID or UUIDv7 would be) or random (UUIDv4)")
 	dir := fs.String("data", "", "directory for the embedded store (default a temporary one, removed after)")
 	jsonOut := fs.String("json", "", "also write the figures as JSON to this file")
 	svgOut := fs.String("svg", "", "also write a chart of the p99 figures as SVG to this file")
@@ -56,6 +57,13 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if *wsClients >= 0 {
 		o.WSClients = *wsClients
+	}
+	switch *ids {
+	case "ordered":
+	case "random":
+		o.RandomIDs = true
+	default:
+		return fmt.Errorf("--ids: %q is neither ordered nor random", *ids)
 	}
 	o.PG, o.Dir, o.Log = *pg, *dir, os.Stderr
 	bin, err := os.Executable()

@@ -38,8 +38,9 @@ type Options struct {
 	// PG is a PostgreSQL server URL (a database the bench may create
 	// databases from); empty skips the PostgreSQL store and the naive design.
 	PG           string
-	PGExecutions int // executions loaded into the PostgreSQL store
-	NaiveRepeat  int // runs of each naive query
+	PGExecutions int  // executions loaded into the PostgreSQL store
+	NaiveRepeat  int  // runs of each naive query
+	RandomIDs    bool // Workload.RandomIDs
 	Log          io.Writer
 }
 
@@ -134,7 +135,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r := &Result{Started: time.Now().UTC(), Machine: machine()}
 	began := time.Now()
-	w := Workload{Seed: 1, Workspaces: 3, Agents: 10, Span: 90 * 24 * time.Hour, End: time.Now().UTC().Add(-time.Minute), Sizes: o.Sizes}
+	w := Workload{Seed: 1, Workspaces: 3, Agents: 10, Span: 90 * 24 * time.Hour, End: time.Now().UTC().Add(-time.Minute), Sizes: o.Sizes,
+		RandomIDs: o.RandomIDs}
 	r.Workload = w
 	dir := o.Dir
 	if dir == "" {

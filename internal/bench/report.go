@@ -11,8 +11,12 @@ func (r *Result) Markdown(out io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	p("Run of %s: %.0f s on %d CPUs (%s), %.1f GiB, %s.", r.Started.Format("2006-01-02 15:04 MST"), r.Seconds,
 		r.Machine.CPUs, r.Machine.Model, float64(r.Machine.MemBytes)/(1<<30), r.Machine.Go)
-	p("Workload: %d executions (3 events each) in %d workspaces of %d agents, finishing over %s; queries read %s.",
-		r.Executions, r.Workload.Workspaces, r.Workload.Agents, r.Workload.Span, queried)
+	ids := "ids in the order they were made"
+	if r.Workload.RandomIDs {
+		ids = "random ids (UUIDv4)"
+	}
+	p("Workload: %d executions (3 events each, %s) in %d workspaces of %d agents, finishing over %s; queries read %s.",
+		r.Executions, ids, r.Workload.Workspaces, r.Workload.Agents, r.Workload.Span, queried)
 	p("")
 	p("### Embedded store: ingest over HTTP as the store grows")
 	p("")

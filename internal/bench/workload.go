@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -22,6 +23,10 @@ type Workload struct {
 	Span       time.Duration // executions finish over [End-Span, End)
 	End        time.Time
 	Sizes      []int // executions at the end of each stage
+	// RandomIDs gives executions random ids (UUID version 4) instead of
+	// ids in the order they were made (as a sequence, a ULID or a UUID
+	// version 7 would be), to show what key order costs the stores.
+	RandomIDs bool
 }
 
 // Execution is one generated execution.
@@ -56,6 +61,9 @@ func (w Workload) At(i int) Execution {
 		Workspace: "ws-" + strconv.Itoa(ws),
 		Agent:     "agent-" + strconv.Itoa(agent),
 		ID:        "x" + strconv.Itoa(i),
+	}
+	if w.RandomIDs {
+		x.ID = randomUUID(w.Seed, i)
 	}
 	// Run time: lognormal around the agent's median, with a heavy tail on
 	// 2% of runs; queue wait lognormal around 300 ms.
@@ -179,4 +187,14 @@ func (w Workload) LiveBatch(from, to, wave, j int) ([]byte, int) {
 		}
 	}
 	return append(b, ']'), n
+}
+
+// randomUUID is execution i's random id, the same every run, in the form
+// of a UUID version 4.
+func randomUUID(seed uint64, i int) string {
+	r := rand.New(rand.NewPCG(^seed, uint64(i)))
+	a, b := r.Uint64(), r.Uint64()
+	a = a&^0xf000 | 0x4000           // version 4
+	b = b&^(0xc000<<48) | 0x8000<<48 // RFC 4122 variant
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,27 @@ func TestLiveBatches(t *testing.T) {
 		q, s, f := batchOf[id+"-q"], batchOf[id+"-s"], batchOf[id+"-f"]
 		if s != q+1 || f != q+2 {
 			t.Fatalf("execution %d in batches %d, %d, %d", i, q, s, f)
+		}
+	}
+}
+
+// TestRandomIDs checks the random ids are UUIDs of version 4, the same
+// every run and unique.
+func TestRandomIDs(t *testing.T) {
+	w := Workload{Seed: 1, Workspaces: 3, Agents: 10, Span: time.Hour, End: time.Unix(1e9, 0), Sizes: []int{10_000}, RandomIDs: true}
+	form := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for i := range 10_000 {
+		id := w.At(i).ID
+		if !form.MatchString(id) {
+			t.Fatalf("execution %d: id %q is not a UUIDv4", i, id)
+		}
+		if seen[id] {
+			t.Fatalf("execution %d: id %q made twice", i, id)
+		}
+		seen[id] = true
+		if again := w.At(i).ID; again != id {
+			t.Fatalf("execution %d: id %q, then %q", i, id, again)
 		}
 	}
 }
