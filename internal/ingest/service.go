@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -49,10 +50,14 @@ type Options struct {
 	// GroupEvents caps the events committed in one transaction.
 	GroupEvents int
 	// CacheRows caps the rollup rows kept in memory. Negative disables the
-	// cache: a store that other nodes write too must be read every time.
+	// caches (of rollup rows and of recent executions): a store that other
+	// nodes write too must be read every time.
 	CacheRows int
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// RecentExecutions caps the executions kept in memory after their
+	// commit, in each of two generations (default 10,000).
+	RecentExecutions int
+	Now              func() time.Time
+	Logger           *slog.Logger
 	// Observe receives the accepted events of each commit, after it is
 	// durable and before any of its batches is answered.
 	Observe func([]execution.Update)
@@ -71,9 +76,10 @@ type Publisher interface {
 // wait for the commit that holds their batch (group commit), so many small
 // concurrent batches share one sync to disk.
 type Service struct {
-	store Store
-	opt   Options
-	cache *rollup.Cache
+	store  Store
+	opt    Options
+	cache  *rollup.Cache
+	recent *recentExecutions // nil when there is no cache
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
@@ -117,8 +123,12 @@ func New(store Store, opt Options) *Service {
 		opt.Logger = slog.Default()
 	}
 	s := &Service{store: store, opt: opt, reqs: make(chan *request, opt.Pending), done: make(chan struct{})}
+	if opt.RecentExecutions <= 0 {
+		opt.RecentExecutions = 10_000
+	}
 	if opt.CacheRows > 0 {
 		s.cache = rollup.NewCache(opt.CacheRows)
+		s.recent = newRecentExecutions(opt.RecentExecutions)
 	}
 	go s.run()
 	return s
@@ -226,6 +236,7 @@ func (s *Service) commit(group []*request) {
 	}
 	if s.cache != nil {
 		s.cache.Put(written)
+		s.recent.put(updates, now)
 	}
 	if s.opt.Observe != nil && len(updates) > 0 {
 		s.opt.Observe(updates)
@@ -238,7 +249,6 @@ func (s *Service) commit(group []*request) {
 // apply stores the group's events and folds the new ones into their
 // executions, in arrival order.
 func (s *Service) apply(tx Tx, group []*request, now time.Time) ([]execution.Update, error) {
-	type execKey struct{ ws, id string }
 	var fresh []*execution.Event
 	owner := map[*execution.Event]*request{}
 	wsSeen := map[string]bool{}
@@ -283,9 +293,16 @@ func (s *Service) apply(tx Tx, group []*request, now time.Time) ([]execution.Upd
 	}
 	execs := map[execKey]*execution.Execution{}
 	for ws, list := range ids {
-		loaded, err := tx.LoadExecutions(ws, list)
-		if err != nil {
-			return nil, err
+		loaded := map[string]*execution.Execution{}
+		if s.recent != nil {
+			loaded, list = s.recent.take(ws, list, now)
+		}
+		if len(list) > 0 {
+			more, err := tx.LoadExecutions(ws, list)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(loaded, more)
 		}
 		for id, x := range loaded {
 			execs[execKey{ws, id}] = x

@@ -2,6 +2,9 @@ package ingest
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -122,5 +125,131 @@ func TestGroupSharesOneInsertAndCountsPerBatch(t *testing.T) {
 	wantCalls := [][]string{{"e0"}, {"e1", "e2", "e2", "e3", "e1", "e3"}}
 	if !slices.EqualFunc(m.calls, wantCalls, slices.Equal) {
 		t.Fatalf("InsertEvents calls %v, want %v", m.calls, wantCalls)
+	}
+}
+
+// execStore keeps executions, counts the ids read back, and fails the
+// commit while fail is set (after its function ran, as a failed COMMIT).
+type execStore struct {
+	mu    sync.Mutex
+	execs map[string]execution.Execution
+	asked []string
+	fail  bool
+}
+
+func (m *execStore) Write(_ context.Context, fn func(Tx) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tx := &execTx{m: m, saved: map[string]execution.Execution{}}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if m.fail {
+		return context.DeadlineExceeded
+	}
+	maps.Copy(m.execs, tx.saved)
+	return nil
+}
+
+type execTx struct {
+	memTx
+	m     *execStore
+	saved map[string]execution.Execution
+}
+
+func (t *execTx) InsertEvents(evs []*execution.Event, _ time.Time) ([]bool, error) {
+	out := make([]bool, len(evs))
+	for i := range out {
+		out[i] = true
+	}
+	return out, nil
+}
+
+func (t *execTx) LoadExecutions(_ string, ids []string) (map[string]*execution.Execution, error) {
+	t.m.asked = append(t.m.asked, ids...)
+	out := map[string]*execution.Execution{}
+	for _, id := range ids {
+		if x, ok := t.m.execs[id]; ok {
+			out[id] = &x
+		}
+	}
+	return out, nil
+}
+
+func (t *execTx) SaveExecutions(xs []*execution.Execution, _ time.Time) error {
+	for _, x := range xs {
+		t.saved[x.ExecutionID] = *x
+	}
+	return nil
+}
+
+// TestRecentExecutionsAreNotReadBack sends an execution's events in
+// separate batches: the writer takes what it committed from memory, for a
+// minute, and never what a failed commit left.
+func TestRecentExecutionsAreNotReadBack(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	now := t0
+	var started []string
+	m := &execStore{execs: map[string]execution.Execution{}}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(m, Options{Now: func() time.Time { return now }, Logger: quiet, Observe: func(us []execution.Update) {
+		for _, u := range us {
+			if u.Change.Started {
+				started = append(started, u.Execution.ExecutionID)
+			}
+		}
+	}})
+	defer s.Close()
+	send := func(typ execution.Type, id string, at time.Time) error {
+		_, err := s.Ingest(context.Background(), []*execution.Event{{EventID: id + string(typ), Type: typ,
+			ExecutionID: id, WorkspaceID: "ws", AgentID: "a", Timestamp: at}})
+		return err
+	}
+	asked := func(want ...string) {
+		t.Helper()
+		if !slices.Equal(m.asked, want) {
+			t.Fatalf("read back %v, want %v", m.asked, want)
+		}
+		m.asked = nil
+	}
+
+	if err := send(execution.Queued, "x1", t0); err != nil {
+		t.Fatal(err)
+	}
+	asked("x1") // unknown: looked for in the store
+	now = t0.Add(10 * time.Second)
+	if err := send(execution.Started, "x1", now); err != nil {
+		t.Fatal(err)
+	}
+	asked() // committed 10 s ago: from memory
+	if x := m.execs["x1"]; x.Status != execution.StatusRunning || !x.QueuedAt.Equal(t0) || !x.StartedAt.Equal(now) {
+		t.Fatalf("x1 = %+v, want running, queued at %v, started at %v", x, t0, now)
+	}
+
+	// A failed commit changes nothing: the retry starts x2 once more.
+	if err := send(execution.Queued, "x2", now); err != nil {
+		t.Fatal(err)
+	}
+	m.fail = true
+	if err := send(execution.Started, "x2", now); err == nil {
+		t.Fatal("the commit failed, yet the batch was acknowledged")
+	}
+	m.fail = false
+	if err := send(execution.Started, "x2", now); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(started, []string{"x1", "x2"}) {
+		t.Fatalf("starts observed: %v, want x1 then x2 once", started)
+	}
+	asked("x2")
+
+	// Past a minute, what memory holds is not trusted.
+	now = now.Add(recentFor)
+	if err := send(execution.Completed, "x1", now); err != nil {
+		t.Fatal(err)
+	}
+	asked("x1")
+	if x := m.execs["x1"]; x.Status != execution.StatusCompleted || !x.QueuedAt.Equal(t0) {
+		t.Fatalf("x1 = %+v, want completed, queued at %v", x, t0)
 	}
 }
