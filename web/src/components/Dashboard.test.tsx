@@ -59,6 +59,17 @@ describe('status bar', () => {
 });
 
 describe('live stream', () => {
+  /** Renders the page until its findings are listed and opens the stream; counts the findings' fetches. */
+  async function liveFindings() {
+    const { server } = renderApp({ url: '/?ws=acme' });
+    const anomalies = await screen.findByRole('region', { name: 'Anomalies' });
+    await within(anomalies).findByRole('list', { name: 'Findings' });
+    const sock = FakeWebSocket.last();
+    act(() => sock.open());
+    const patternCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution/patterns').length;
+    return { sock, patternCalls };
+  }
+
   it('refreshes the window when executions finish, at most every 5 s', async () => {
     const { server } = renderApp({ url: '/?ws=acme' });
     await waitFor(() => expect(figure('Throughput')).toHaveTextContent('0.5'));
@@ -80,12 +91,7 @@ describe('live stream', () => {
 
   it('refetches the findings at once when the detector announces one, and shows a notice', async () => {
     const user = userEvent.setup();
-    const { server } = renderApp({ url: '/?ws=acme' });
-    const anomalies = await screen.findByRole('region', { name: 'Anomalies' });
-    await within(anomalies).findByRole('list', { name: 'Findings' });
-    const sock = FakeWebSocket.last();
-    act(() => sock.open());
-    const patternCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution/patterns').length;
+    const { sock, patternCalls } = await liveFindings();
     const before = patternCalls();
     act(() =>
       sock.message({
@@ -112,12 +118,7 @@ describe('live stream', () => {
   });
 
   it('refetches the findings, without a notice, when the detector has read them from history', async () => {
-    const { server } = renderApp({ url: '/?ws=acme' });
-    const anomalies = await screen.findByRole('region', { name: 'Anomalies' });
-    await within(anomalies).findByRole('list', { name: 'Findings' });
-    const sock = FakeWebSocket.last();
-    act(() => sock.open());
-    const patternCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution/patterns').length;
+    const { sock, patternCalls } = await liveFindings();
     const before = patternCalls();
     act(() => sock.message({ type: 'anomalies_replayed', data: { findings: 3 } }));
     await waitFor(() => expect(patternCalls()).toBe(before + 1));
