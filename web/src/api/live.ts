@@ -60,6 +60,7 @@ export function useLiveStream(ws: string | null, agent: string | null, opts: Liv
     let retry: ReturnType<typeof setTimeout> | undefined;
     let attempt = 0;
     let stopped = false;
+    let opened = false; // a connection was open before this one
     const invalidate = throttle(
       () => void queryClient.invalidateQueries({ queryKey: queryKeys.metricsOf(ws) }),
       INVALIDATE_EVERY_MS,
@@ -80,6 +81,12 @@ export function useLiveStream(ws: string | null, agent: string | null, opts: Liv
       s.onopen = () => {
         attempt = 0;
         setStatus('live');
+        if (opened) {
+          // Back after a gap: what finished or was found meanwhile was not heard.
+          void queryClient.invalidateQueries({ queryKey: queryKeys.metricsOf(ws) });
+          void queryClient.invalidateQueries({ queryKey: queryKeys.patternsOf(ws) });
+        }
+        opened = true;
       };
       s.onmessage = (ev: MessageEvent) => {
         const m = parseLiveMessage(ev.data);

@@ -67,7 +67,7 @@ describe('live stream', () => {
     const sock = FakeWebSocket.last();
     act(() => sock.open());
     const patternCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution/patterns').length;
-    return { sock, patternCalls };
+    return { server, sock, patternCalls };
   }
 
   it('refreshes the window when executions finish, at most every 5 s', async () => {
@@ -132,6 +132,17 @@ describe('live stream', () => {
     act(() => FakeWebSocket.last().serverClose(1001));
     expect(await screen.findByRole('status', { name: 'Connection: Reconnecting…' })).toBeInTheDocument();
     await waitFor(() => expect(FakeWebSocket.instances.length).toBe(2), { timeout: 2500 });
+  });
+
+  it('refetches the window and the findings when it is back after a gap', async () => {
+    const { server, sock, patternCalls } = await liveFindings();
+    const metricsCalls = () => server.calls.filter((c) => c.url.pathname === '/api/v1/metrics/execution').length;
+    const [m0, p0] = [metricsCalls(), patternCalls()];
+    act(() => sock.serverClose(1001));
+    await waitFor(() => expect(FakeWebSocket.instances.length).toBe(2), { timeout: 2500 });
+    expect([metricsCalls(), patternCalls()]).toEqual([m0, p0]);
+    act(() => FakeWebSocket.last().open());
+    await waitFor(() => expect([metricsCalls(), patternCalls()]).toEqual([m0 + 1, p0 + 1]));
   });
 
   it('signs out when the stream refuses the key', async () => {
