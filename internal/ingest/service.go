@@ -116,6 +116,9 @@ func New(store Store, opt Options) *Service {
 		// on average): 20,000 rows held 60 MiB.
 		opt.CacheRows = 4_000
 	}
+	if opt.RecentExecutions <= 0 {
+		opt.RecentExecutions = 10_000
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -123,9 +126,6 @@ func New(store Store, opt Options) *Service {
 		opt.Logger = slog.Default()
 	}
 	s := &Service{store: store, opt: opt, reqs: make(chan *request, opt.Pending), done: make(chan struct{})}
-	if opt.RecentExecutions <= 0 {
-		opt.RecentExecutions = 10_000
-	}
 	if opt.CacheRows > 0 {
 		s.cache = rollup.NewCache(opt.CacheRows)
 		s.recent = newRecentExecutions(opt.RecentExecutions)

@@ -83,7 +83,8 @@ type Announce struct {
 	// Finding is told of each new finding and of each that turns critical.
 	Finding func(ws string, r Record)
 	// Replayed is told that n findings of past minutes (distinct ids) were
-	// stored while history was read: old news, for open pages to show but not to raise.
+	// stored while history was read: old news, for open pages to show but
+	// not to raise.
 	Replayed func(ws string, n int)
 }
 
