@@ -293,9 +293,11 @@ func (s *Service) apply(tx Tx, group []*request, now time.Time) ([]execution.Upd
 	}
 	execs := map[execKey]*execution.Execution{}
 	for ws, list := range ids {
-		loaded := map[string]*execution.Execution{}
+		var loaded map[string]*execution.Execution
 		if s.recent != nil {
 			loaded, list = s.recent.take(ws, list, now)
+		} else {
+			loaded = map[string]*execution.Execution{}
 		}
 		if len(list) > 0 {
 			more, err := tx.LoadExecutions(ws, list)

@@ -207,7 +207,7 @@ func (w *Watcher) seed(ctx context.Context, ws string, until time.Time, gen int)
 // rows a few hours at a time.
 func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.Time, announce bool) error {
 	const chunk = 6 * time.Hour
-	replayed := map[string]bool{} // ids of findings stored, told once at the end when not announced
+	replayed := map[string]bool{} // ids of findings stored unannounced, told once at the end
 	for st.through.Before(until) {
 		end := st.through.Add(chunk)
 		if end.After(until) {
@@ -261,16 +261,18 @@ func (w *Watcher) judge(ctx context.Context, ws string, st *watched, until time.
 		w.mu.Lock()
 		st.through, st.baseline, st.historyHours = end, baseline, hours
 		w.mu.Unlock()
-		if announce && w.announce.Finding != nil {
+		switch {
+		case !announce:
+			for _, r := range found {
+				replayed[r.ID] = true
+			}
+		case w.announce.Finding != nil:
 			for _, r := range news {
 				w.announce.Finding(ws, r)
 			}
 		}
-		for _, r := range found {
-			replayed[r.ID] = true
-		}
 	}
-	if !announce && len(replayed) > 0 && w.announce.Replayed != nil {
+	if len(replayed) > 0 && w.announce.Replayed != nil {
 		w.announce.Replayed(ws, len(replayed))
 	}
 	return nil
